@@ -1,0 +1,31 @@
+"""What every script shares: one-line errors instead of tracebacks."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+from cft.errors import CftError
+
+
+def run(main: Callable[[], object]) -> None:
+    """Call ``main``; a CftError becomes ``error: <message>`` on stderr and exit code 1."""
+    try:
+        code = main()
+    except CftError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Keeps the docstring's layout and shows every flag's default."""
+
+
+def parser(doc: str | None) -> argparse.ArgumentParser:
+    """An argument parser whose --help is the script's docstring plus each flag's default."""
+    return argparse.ArgumentParser(description=doc, formatter_class=HelpFormatter)

@@ -1,0 +1,133 @@
+"""Step 4: graded solutions -> "is this solution right?" critique rows.
+
+For each kept problem, up to ``max_samples`` solutions are drawn from both
+models' pools: balanced between right and wrong where the problem has both,
+alternating between the models within each label, never the same solution
+twice (same model and sample, or the same text). Truncated solutions are
+skipped unless asked for. The draw is seeded per problem, so it does not
+depend on the order of the file.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from cft.errors import CftError
+from cft.inputs import answer_of, question_of
+from cft.models import get_model
+
+INSTRUCTION = (
+    "You are a mathematics expert. A student is trying to solve a question. Please explain "
+    "briefly whether his answer is correct or not. Finally, conclude your judgement with "
+    "'Conclusion: right/wrong [END]'"
+)
+
+
+def critique_prompt(question: str, solution: str) -> str:
+    return f"{INSTRUCTION}\n\nQuestion: {question}\n\nStudent's solution:\n{solution}\n\nCritique:"
+
+
+@dataclass
+class CritiqueStats:
+    problems: int = 0
+    rows: int = 0
+    targets: Counter = field(default_factory=Counter)
+    by_model: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
+    per_problem: Counter = field(default_factory=Counter)  # (n_right, n_wrong) -> problems
+    skipped_truncated: int = 0
+    skipped_duplicate: int = 0
+    no_rows: int = 0
+
+
+def _solution_fields(row: dict) -> list[str]:
+    fields = [k for k in row if k.endswith("_solutions") and isinstance(row[k], list)]
+    if not fields:
+        raise CftError(f"row {row.get('index')}: no <model>_solutions field (is this a filtered file?)")
+    return fields
+
+
+def _interleave(groups: list[list[dict]]) -> list[dict]:
+    """Round-robin across the per-model lists: one of each model in turn."""
+    out: list[dict] = []
+    for i in range(max((len(g) for g in groups), default=0)):
+        out.extend(g[i] for g in groups if i < len(g))
+    return out
+
+
+def draw(row: dict, max_samples: int, seed: int, include_truncated: bool,
+         stats: CritiqueStats) -> list[dict]:
+    """The critique rows of one filtered problem."""
+    index = row.get("index")
+    question, truth = question_of(row), answer_of(row)
+    if question is None or truth is None or not isinstance(index, int):
+        raise CftError(f"filtered row {index}: no index, question or answer")
+    rng = random.Random(f"{seed}:{index}")
+    pools: dict[bool, list[list[dict]]] = {True: [], False: []}
+    seen_texts: set[str] = set()
+    for field_name in _solution_fields(row):
+        model = get_model(field_name.removesuffix("_solutions")).name
+        by_label: dict[bool, list[dict]] = {True: [], False: []}
+        for i, sol in enumerate(row[field_name]):
+            if sol.get("finish_reason") == "length" and not include_truncated:
+                stats.skipped_truncated += 1
+                continue
+            text = sol.get("text", "")
+            if text.strip() in seen_texts:
+                stats.skipped_duplicate += 1
+                continue
+            seen_texts.add(text.strip())
+            by_label[bool(sol.get("correct"))].append(
+                {"model": model, "solution_index": i, "sol": sol})
+        for label, items in by_label.items():
+            rng.shuffle(items)
+            pools[label].append(items)
+    for groups in pools.values():
+        rng.shuffle(groups)  # which model leads the round-robin
+    right, wrong = _interleave(pools[True]), _interleave(pools[False])
+
+    half = max_samples // 2 + (max_samples % 2 and rng.random() < 0.5)
+    n_right = min(len(right), half)
+    n_wrong = min(len(wrong), max_samples - n_right)
+    n_right = min(len(right), max_samples - n_wrong)
+    chosen = [(c, "right") for c in right[:n_right]] + [(c, "wrong") for c in wrong[:n_wrong]]
+    rng.shuffle(chosen)
+
+    stats.problems += 1
+    stats.per_problem[(n_right, n_wrong)] += 1
+    stats.no_rows += not chosen
+    out = []
+    for c, target in chosen:
+        sol = c["sol"]
+        stats.rows += 1
+        stats.targets[target] += 1
+        stats.by_model[c["model"]][target] += 1
+        out.append({
+            "index": index,
+            "question": question,
+            "solution": sol.get("text", ""),
+            "ground_truth": truth,
+            "target": target,
+            "prompt": critique_prompt(question, sol.get("text", "")),
+            "source_model": c["model"],
+            "solution_index": c["solution_index"],
+            "extracted_answer": sol.get("extracted_answer"),
+        })
+    return out
+
+
+def critique_rows(filtered: Iterable[dict], max_samples: int = 4, seed: int = 0,
+                  include_truncated: bool = False) -> tuple[Iterator[dict], CritiqueStats]:
+    if max_samples < 1:
+        raise CftError(f"--max_samples_per_question must be at least 1, got {max_samples}")
+    stats = CritiqueStats()
+
+    def rows() -> Iterator[dict]:
+        for row_no, row in enumerate(filtered):
+            if not isinstance(row, dict):
+                raise CftError(f"filtered row {row_no}: expected an object")
+            yield from draw(row, max_samples, seed, include_truncated, stats)
+
+    return rows(), stats

@@ -1,0 +1,131 @@
+"""Step 3: keep the problems whose solutions disagree.
+
+A problem is removed when both models answered all of its samples correctly,
+or both answered all incorrectly; every other problem is kept (one model
+mixed, or the two models on opposite sides). Kept rows carry every field of
+the original input row plus ``index``, each model's solutions and counts, and
+the four all-correct / all-wrong flags.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cft.errors import CftError
+from cft.inputs import to_problem
+from cft.jsonio import read_json
+
+KEPT, BOTH_ALL_CORRECT, BOTH_ALL_WRONG, MISSING = "kept", "both_all_correct", "both_all_wrong", "missing"
+
+
+@dataclass
+class FilterStats:
+    aliases: tuple[str, str]
+    total: int = 0
+    reasons: Counter = field(default_factory=Counter)
+    # per alias: histogram of num_correct over all problems, and over kept ones
+    hist_all: dict[str, Counter] = field(default_factory=dict)
+    hist_kept: dict[str, Counter] = field(default_factory=dict)
+    num_samples: dict[str, int] = field(default_factory=dict)
+
+
+def load_merged(path: str | Path, alias: str, original_file: str | Path | None = None,
+                original_sha: str | None = None) -> tuple[dict, dict[int, dict]]:
+    """A merged solutions file as (metadata, results by index); checks it matches the input."""
+    data = read_json(path)
+    if not isinstance(data, dict) or not isinstance(data.get("results"), list):
+        raise CftError(f"{path}: not a merged solutions file (expected {{'metadata', 'results'}})")
+    meta = data.get("metadata") or {}
+    if original_sha and meta.get("input_sha256") and meta["input_sha256"] != original_sha:
+        raise CftError(
+            f"{path}: {alias} solutions were generated from another input "
+            f"(sha256 {meta['input_sha256'][:12]}..., {original_file} is {original_sha[:12]}...)"
+        )
+    by_index: dict[int, dict] = {}
+    for row_no, row in enumerate(data["results"]):
+        index = row.get("index") if isinstance(row, dict) else None
+        if not isinstance(index, int) or not isinstance(row.get("solutions"), list):
+            raise CftError(f"{path}: result row {row_no} has no integer index or no solutions list")
+        if index in by_index:
+            raise CftError(f"{path}: index {index} appears twice")
+        by_index[index] = row
+    return meta, by_index
+
+
+def _num_correct(row: dict) -> int:
+    return sum(1 for s in row["solutions"] if s.get("correct"))
+
+
+def decide(correct_a: int, n_a: int, correct_b: int, n_b: int) -> str:
+    """The keep rule: removed when both all-correct or both all-wrong."""
+    if n_a and n_b and correct_a == n_a and correct_b == n_b:
+        return BOTH_ALL_CORRECT
+    if correct_a == 0 and correct_b == 0:
+        return BOTH_ALL_WRONG
+    return KEPT
+
+
+def filter_rows(original: list, results: dict[str, dict[int, dict]], allow_partial: bool = False,
+                original_file: str | Path = "original") -> tuple[Iterator[dict], FilterStats]:
+    """Kept rows (a generator) and the stats it fills as it runs.
+
+    ``results`` maps each alias (``qwen25``, ``qwen3``) to its results by index.
+    """
+    a, b = tuple(results)
+    stats = FilterStats((a, b))
+    for alias, rows in results.items():
+        stats.hist_all[alias], stats.hist_kept[alias] = Counter(), Counter()
+        out_of_range = [i for i in rows if not 0 <= i < len(original)]
+        if out_of_range:
+            raise CftError(
+                f"{alias} solutions have index {out_of_range[0]}, but {original_file} has only "
+                f"{len(original)} rows: solutions of another input?"
+            )
+
+    def rows_out() -> Iterator[dict]:
+        for index, row in enumerate(original):
+            stats.total += 1
+            pair = [results[a].get(index), results[b].get(index)]
+            if pair[0] is None or pair[1] is None:
+                who = a if pair[0] is None else b
+                if not allow_partial:
+                    raise CftError(
+                        f"problem {index} is missing from the {who} solutions "
+                        "(merge all chunks first, or pass --allow_partial)"
+                    )
+                stats.reasons[MISSING] += 1
+                continue
+            truth = to_problem(row, index, original_file).answer
+            for alias, res in zip((a, b), pair):
+                if str(res.get("ground_truth", truth)) != truth:
+                    raise CftError(
+                        f"problem {index}: {alias} solutions were graded against "
+                        f"{res.get('ground_truth')!r}, but {original_file} row {index} has answer "
+                        f"{truth!r}: solutions of another input?"
+                    )
+            counts = [_num_correct(r) for r in pair]
+            sizes = [len(r["solutions"]) for r in pair]
+            for alias, c, n in zip((a, b), counts, sizes):
+                stats.hist_all[alias][c] += 1
+                stats.num_samples[alias] = max(stats.num_samples.get(alias, 0), n)
+            reason = decide(counts[0], sizes[0], counts[1], sizes[1])
+            stats.reasons[reason] += 1
+            if reason != KEPT:
+                continue
+            for alias, c in zip((a, b), counts):
+                stats.hist_kept[alias][c] += 1
+            out = dict(row)
+            out["index"] = index
+            for alias, res in zip((a, b), pair):
+                out[f"{alias}_solutions"] = res["solutions"]
+            for alias, c in zip((a, b), counts):
+                out[f"{alias}_num_correct"] = c
+            for alias, c, n in zip((a, b), counts, sizes):
+                out[f"{alias}_all_correct"] = n > 0 and c == n
+                out[f"{alias}_all_wrong"] = c == 0
+            yield out
+
+    return rows_out(), stats

@@ -1,0 +1,128 @@
+"""JSON files: fast parsing with orjson, atomic writes, one row per line.
+
+Every output is written to a temporary file in the destination folder,
+fsync'ed and renamed over the final name, so a crash or ``kill -9`` leaves
+either the old file, no file, or the whole new file, never a torn one.
+Lists are written one element per line (``[\\n{...},\\n{...}\\n]``): valid
+JSON that ``head`` and ``grep`` can also read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from cft.errors import CftError
+
+_DUMP_OPTS = orjson.OPT_SERIALIZE_NUMPY
+
+
+def dumps(obj: Any) -> bytes:
+    return orjson.dumps(obj, option=_DUMP_OPTS)
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    """Parse a JSON file; a missing, empty, truncated or non-JSON file is a CftError naming it."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise CftError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise CftError(f"{path}: is a directory, expected a JSON file") from None
+    except OSError as e:
+        raise CftError(f"{path}: cannot read ({e.strerror})") from None
+    if not data.strip():
+        raise CftError(f"{path}: file is empty")
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as e:
+        raise CftError(f"{path}: not valid JSON (truncated or corrupt?): {e}") from None
+
+
+def read_json_list(path: str | os.PathLike, what: str = "rows") -> list:
+    data = read_json(path)
+    if not isinstance(data, list):
+        raise CftError(f"{path}: expected a JSON list of {what}, got {type(data).__name__}")
+    if not data:
+        raise CftError(f"{path}: the list of {what} is empty")
+    return data
+
+
+@contextlib.contextmanager
+def atomic_open(path: str | os.PathLike) -> Iterator[IO[bytes]]:
+    """Open ``path`` for binary writing; it appears under its name only when the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb", buffering=1 << 20) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def write_rows(f: IO[bytes], rows: Iterable[Any]) -> int:
+    """Write ``rows`` to ``f`` as a JSON list, one row per line; returns the count."""
+    n = 0
+    f.write(b"[")
+    for row in rows:
+        f.write(b"\n" if n == 0 else b",\n")
+        f.write(dumps(row))
+        n += 1
+    f.write(b"\n]" if n else b"]")
+    return n
+
+
+def write_json_list(path: str | os.PathLike, rows: Iterable[Any]) -> int:
+    """Atomically write a JSON list, one row per line; returns the row count."""
+    with atomic_open(path) as f:
+        n = write_rows(f, rows)
+        f.write(b"\n")
+    return n
+
+
+def write_results_file(path: str | os.PathLike, metadata: dict, results: Iterable[Any]) -> int:
+    """Atomically write ``{"metadata": ..., "results": [...]}`` (chunk and merged files)."""
+    with atomic_open(path) as f:
+        f.write(b'{"metadata":')
+        f.write(dumps(metadata))
+        f.write(b',\n"results":')
+        n = write_rows(f, results)
+        f.write(b"}\n")
+    return n
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 22), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def refuse_overwrite(path: str | os.PathLike, overwrite: bool) -> None:
+    if Path(path).exists() and not overwrite:
+        raise CftError(f"{path}: already exists; pass --overwrite to replace it")

@@ -1,0 +1,141 @@
+"""Step 2: chunk files of one model -> one solutions file, sorted by index.
+
+Chunks are read one at a time and streamed to the output, so memory holds a
+single chunk. Every chunk must come from the same run (model, input, sampling,
+chunk size); chunk ``k`` must hold exactly the rows ``[start, end)`` that its
+id implies, each once. Anything else stops the merge with the chunk named,
+unless ``allow_partial`` (then missing chunks are allowed and listed).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from cft.chunks import chunk_range, format_ranges, list_chunk_files, num_chunks
+from cft.errors import CftError
+from cft.jsonio import atomic_open, dumps, read_json, write_rows
+
+# Metadata fields that must agree across the chunks of one run.
+RUN_KEYS = ("model", "model_path", "input_sha256", "input_rows", "chunk_size",
+            "num_samples", "sampling", "prompt_template")
+
+
+@dataclass
+class MergeSummary:
+    model: str
+    output: Path
+    chunks_expected: int
+    chunks_merged: int
+    missing_chunks: list[int]
+    problems: int = 0
+    solutions: int = 0
+    grades: Counter = field(default_factory=Counter)
+    truncated: int = 0
+    num_correct_hist: Counter = field(default_factory=Counter)
+
+
+def load_chunk(path: Path) -> dict:
+    """Read a chunk file and check its shape; errors name the file."""
+    data = read_json(path)
+    if not isinstance(data, dict) or not isinstance(data.get("metadata"), dict) \
+            or not isinstance(data.get("results"), list):
+        raise CftError(f"{path}: not a chunk file (expected {{'metadata': {{...}}, 'results': [...]}})")
+    missing = [k for k in RUN_KEYS + ("chunk_id", "start_index", "end_index") if k not in data["metadata"]]
+    if missing:
+        raise CftError(f"{path}: chunk metadata lacks {', '.join(missing)}")
+    return data
+
+
+def check_chunk(path: Path, chunk_id: int, data: dict, reference: dict) -> None:
+    meta = data["metadata"]
+    for key in RUN_KEYS:
+        if meta[key] != reference[key]:
+            raise CftError(
+                f"{path}: chunk {chunk_id} comes from another run: {key} is {meta[key]!r}, "
+                f"chunk {reference['chunk_id']} has {reference[key]!r}"
+            )
+    if meta["chunk_id"] != chunk_id:
+        raise CftError(f"{path}: file name says chunk {chunk_id}, metadata says chunk {meta['chunk_id']}")
+    start, end = chunk_range(chunk_id, meta["chunk_size"], meta["input_rows"])
+    if (meta["start_index"], meta["end_index"]) != (start, end):
+        raise CftError(
+            f"{path}: chunk {chunk_id} covers [{meta['start_index']}, {meta['end_index']}), "
+            f"expected [{start}, {end}) for chunk size {meta['chunk_size']}"
+        )
+    seen: set[int] = set()
+    for row_no, row in enumerate(data["results"]):
+        index = row.get("index") if isinstance(row, dict) else None
+        if not isinstance(index, int) or not isinstance(row.get("solutions"), list):
+            raise CftError(f"{path}: result row {row_no} has no integer index or no solutions list")
+        if index in seen:
+            raise CftError(f"{path}: index {index} appears twice in chunk {chunk_id}")
+        if not start <= index < end:
+            raise CftError(
+                f"{path}: index {index} lies outside chunk {chunk_id}'s range [{start}, {end}) "
+                "(overlapping chunks?)"
+            )
+        seen.add(index)
+    if len(seen) != end - start:
+        absent = sorted(set(range(start, end)) - seen)
+        raise CftError(
+            f"{path}: chunk {chunk_id} lacks {len(absent)} of its {end - start} rows "
+            f"(indices {format_ranges(absent[:20])}{'...' if len(absent) > 20 else ''})"
+        )
+
+
+def merge_chunks(folder: str | Path, model: str, output: str | Path, allow_partial: bool = False,
+                 progress: bool = True) -> MergeSummary:
+    folder, output = Path(folder), Path(output)
+    files = list_chunk_files(folder, model)
+    if not files:
+        raise CftError(f"{folder}: no chunk files of model {model} ({model}_chunk_NNN.json)")
+    first_id = min(files)
+    reference_data = load_chunk(files[first_id])
+    reference = reference_data["metadata"]
+    expected = num_chunks(reference["input_rows"], reference["chunk_size"])
+    extra = sorted(i for i in files if i >= expected)
+    if extra:
+        raise CftError(
+            f"{files[extra[0]]}: chunk {extra[0]} is out of range: {reference['input_rows']} problems "
+            f"in chunks of {reference['chunk_size']} make {expected} chunks"
+        )
+    missing = sorted(set(range(expected)) - set(files))
+    if missing and not allow_partial:
+        raise CftError(
+            f"{folder}: {len(missing)} of {expected} chunks of {model} are missing: "
+            f"{format_ranges(missing)} (run them, or pass --allow_partial to merge what is there)"
+        )
+    summary = MergeSummary(model, output, expected, len(files), missing)
+    metadata = {k: reference[k] for k in reference if k not in ("chunk_id", "start_index", "end_index",
+                                                                  "elapsed_s", "output_tokens")}
+    metadata.update(num_chunks=expected, merged_chunks=sorted(files), missing_chunks=missing)
+
+    with atomic_open(output) as f:
+        f.write(b'{"metadata":' + dumps(metadata) + b',\n"results":')
+        write_rows(f, _stream_results(files, reference, reference_data, summary, progress))
+        f.write(b"}\n")
+    return summary
+
+
+def _stream_results(files: dict[int, Path], reference: dict, reference_data: dict,
+                    summary: MergeSummary, progress: bool):
+    for chunk_id in tqdm(sorted(files), desc=f"merge {reference['model']}", unit="chunk",
+                         disable=not progress):
+        path = files[chunk_id]
+        data = reference_data if chunk_id == reference["chunk_id"] else load_chunk(path)
+        check_chunk(path, chunk_id, data, reference)
+        results = sorted(data["results"], key=lambda r: r["index"])
+        del data
+        for row in results:
+            summary.problems += 1
+            solutions = row["solutions"]
+            summary.solutions += len(solutions)
+            summary.num_correct_hist[sum(1 for s in solutions if s.get("correct"))] += 1
+            for s in solutions:
+                summary.grades[s.get("grade", "correct" if s.get("correct") else "incorrect")] += 1
+                summary.truncated += s.get("finish_reason") == "length"
+            yield row

@@ -1,0 +1,61 @@
+#!/usr/bin/env python3
+"""Step 3: keep the problems whose solutions disagree.
+
+A problem is removed when both models got all samples right, or both got all
+wrong; every other problem is kept, with every original field plus each
+model's solutions, counts and the four all-correct/all-wrong flags. Prints
+kept/removed counts by reason and each model's pass-rate distribution;
+--analyze also writes a histogram PNG beside the output.
+"""
+
+from pathlib import Path
+
+from cft import cli, paths
+from cft.filter import filter_rows, load_merged
+from cft.inputs import load_rows
+from cft.jsonio import refuse_overwrite, sha256_file, write_json_list
+from cft.report import file_line, histogram_line, pct, print_summary
+
+
+def main():
+    parser = cli.parser(__doc__)
+    parser.add_argument("--qwen25_file", default=str(paths.merged_file("qwen25")), help="merged qwen25 solutions")
+    parser.add_argument("--qwen3_file", default=str(paths.merged_file("qwen3")), help="merged qwen3 solutions")
+    parser.add_argument("--original_file", default=str(paths.INPUT_FILE), help="the input problem set")
+    parser.add_argument("--output_file", default=str(paths.FILTERED_FILE), help="kept problems")
+    parser.add_argument("--allow_partial", action="store_true",
+                        help="drop problems missing from a model's file instead of stopping")
+    parser.add_argument("--analyze", action="store_true", help="also write <output>_analysis.png")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    args = parser.parse_args()
+
+    refuse_overwrite(args.output_file, args.overwrite)
+    original = load_rows(args.original_file)
+    sha = sha256_file(args.original_file)
+    results = {}
+    for alias, path in (("qwen25", args.qwen25_file), ("qwen3", args.qwen3_file)):
+        _, results[alias] = load_merged(path, alias, args.original_file, sha)
+    rows, stats = filter_rows(original, results, args.allow_partial, args.original_file)
+    kept = write_json_list(args.output_file, rows)
+
+    summary = [("problems in", stats.total), ("kept", pct(kept, stats.total))]
+    for reason in ("both_all_correct", "both_all_wrong", "missing"):
+        if stats.reasons[reason] or reason != "missing":
+            summary.append((f"removed: {reason}", pct(stats.reasons[reason], stats.total)))
+    for alias in stats.aliases:
+        summary.append((f"{alias} correct-of-{stats.num_samples.get(alias, 0)}, all",
+                        histogram_line(stats.hist_all[alias])))
+        summary.append((f"{alias} correct-of-{stats.num_samples.get(alias, 0)}, kept",
+                        histogram_line(stats.hist_kept[alias])))
+    if args.analyze:
+        from cft.plots import plot_pass_rates
+
+        png = Path(args.output_file).with_name(Path(args.output_file).stem + "_analysis.png")
+        plot_pass_rates(stats, png)
+        summary.append(("plot", file_line(png)))
+    summary.append(("wrote", file_line(args.output_file)))
+    print_summary("filter", summary)
+
+
+if __name__ == "__main__":
+    cli.run(main)

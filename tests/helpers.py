@@ -1,0 +1,68 @@
+"""Builders of real, schema-shaped files for the tests (no model needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+
+from cft.chunks import chunk_filename, chunk_range, num_chunks
+from cft.grading import grade_problem
+from cft.jsonio import sha256_file, write_results_file
+from cft.models import get_model
+from cft.solutions import chunk_metadata, result_row, solution_record
+
+SAMPLING = {"temperature": 0.7, "top_p": 0.95, "max_tokens": 64, "seed": 0, "n": 4}
+
+
+def write_input(path: Path, n: int) -> list[dict]:
+    """Raw DeepScaleR rows: 'What is i + 3?' with answer i + 3, plus an extra field to carry."""
+    rows = [{"problem": f"What is {i} + 3?", "answer": str(i + 3), "solution": f"{i} + 3 = {i + 3}",
+             "level": i % 5} for i in range(n)]
+    path.write_bytes(orjson.dumps(rows))
+    return rows
+
+
+def texts_for(answer: str, n_correct: int, n: int, truncated: int = 0) -> list[str]:
+    """n solution texts, the first n_correct boxed right, the rest boxed wrong; the last
+    ``truncated`` of the wrong ones cut off with no box."""
+    out = []
+    for k in range(n):
+        if k < n_correct:
+            out.append(f"Adding gives {answer}. Sample {k}. The answer is \\boxed{{{answer}}}.")
+        elif k >= n - truncated:
+            out.append(f"Let me think step {k} about this and")
+        else:
+            out.append(f"I think it is {int(answer) + k + 1}. Sample {k}. \\boxed{{{int(answer) + k + 1}}}")
+    return out
+
+
+def write_chunks(folder: Path, model: str, input_path: Path, correct_counts: list[int], *,
+                 chunk_size: int = 4, num_samples: int = 4, truncated: int = 0,
+                 sampling: dict | None = None, only: list[int] | None = None) -> list[Path]:
+    """Chunk files for ``model`` where problem i has ``correct_counts[i]`` right samples."""
+    rows = orjson.loads(input_path.read_bytes())
+    n_rows = len(rows)
+    sha = sha256_file(input_path)
+    spec = get_model(model)
+    written = []
+    for cid in range(num_chunks(n_rows, chunk_size)):
+        if only is not None and cid not in only:
+            continue
+        start, end = chunk_range(cid, chunk_size, n_rows)
+        results = []
+        for i in range(start, end):
+            answer = rows[i]["answer"]
+            texts = texts_for(answer, correct_counts[i], num_samples, truncated)
+            grades = grade_problem(texts, answer)
+            sols = [solution_record(t, g, "length" if "\\boxed" not in t else "stop", len(t.split()))
+                    for t, g in zip(texts, grades)]
+            results.append(result_row(i, i - start, rows[i]["problem"], answer, sols))
+        meta = chunk_metadata(model=spec.name, model_path=spec.hf_id, chunk_id=cid, chunk_size=chunk_size,
+                              start=start, end=end, num_samples=num_samples,
+                              sampling=sampling or SAMPLING, prompt_template=spec.prompt_template,
+                              input_file=input_path, input_sha256=sha, input_rows=n_rows)
+        path = folder / chunk_filename(spec.name, cid)
+        write_results_file(path, meta, results)
+        written.append(path)
+    return written

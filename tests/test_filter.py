@@ -1,0 +1,103 @@
+"""Step 3: the keep rule, the kept rows' fields, and refusals on mismatched input."""
+
+import subprocess
+import sys
+
+import orjson
+import pytest
+from helpers import write_chunks, write_input
+
+from cft.errors import CftError
+from cft.filter import BOTH_ALL_CORRECT, BOTH_ALL_WRONG, KEPT, decide, filter_rows, load_merged
+from cft.merge import merge_chunks
+
+# problem i: (qwen25 correct of 4, qwen3 correct of 4) and whether it is kept
+CASES = [(0, 0, False), (4, 4, False), (0, 4, True), (4, 0, True), (2, 0, True),
+         (0, 3, True), (4, 1, True), (2, 2, True), (1, 4, True), (0, 0, False)]
+
+
+@pytest.mark.parametrize("a, b, reason", [
+    (0, 0, BOTH_ALL_WRONG), (8, 8, BOTH_ALL_CORRECT), (0, 8, KEPT), (8, 0, KEPT), (3, 8, KEPT), (0, 5, KEPT),
+])
+def test_keep_rule(a, b, reason):
+    assert decide(a, 8, b, 8) == reason
+
+
+@pytest.fixture
+def merged(tmp_path):
+    inp = tmp_path / "deepscaler_train.json"
+    write_input(inp, len(CASES))
+    for model, alias, col in (("qwen-2.5-math-7b", "qwen25", 0), ("qwen3-4b-base", "qwen3", 1)):
+        write_chunks(tmp_path / f"solutions_{alias}", model, inp, [c[col] for c in CASES])
+        merge_chunks(tmp_path / f"solutions_{alias}", model, tmp_path / f"{alias}.json", progress=False)
+    return tmp_path, inp
+
+
+def run_filter(tmp_path, inp, *extra):
+    from conftest import ROOT
+
+    out = tmp_path / "filtered.json"
+    r = subprocess.run([sys.executable, str(ROOT / "filter_solutions.py"), "--qwen25_file",
+                        str(tmp_path / "qwen25.json"), "--qwen3_file", str(tmp_path / "qwen3.json"),
+                        "--original_file", str(inp), "--output_file", str(out), *extra],
+                       capture_output=True, text=True)
+    return r, out
+
+
+def test_filter_keeps_disagreeing_problems(merged):
+    tmp_path, inp = merged
+    r, out = run_filter(tmp_path, inp, "--analyze")
+    assert r.returncode == 0, r.stderr
+    rows = orjson.loads(out.read_bytes())
+    assert [row["index"] for row in rows] == [i for i, c in enumerate(CASES) if c[2]]
+    original = orjson.loads(inp.read_bytes())
+    for row in rows:
+        i = row["index"]
+        a, b, _ = CASES[i]
+        for key, value in original[i].items():  # every original field carried
+            assert row[key] == value
+        assert (row["qwen25_num_correct"], row["qwen3_num_correct"]) == (a, b)
+        assert len(row["qwen25_solutions"]) == len(row["qwen3_solutions"]) == 4
+        assert set(row["qwen25_solutions"][0]) >= {"text", "extracted_answer", "correct", "grade",
+                                                   "finish_reason", "num_tokens"}
+        assert row["qwen25_all_correct"] == (a == 4) and row["qwen25_all_wrong"] == (a == 0)
+        assert row["qwen3_all_correct"] == (b == 4) and row["qwen3_all_wrong"] == (b == 0)
+    assert "removed: both_all_correct : 1 (10.0%)" in r.stdout
+    assert "removed: both_all_wrong   : 2 (20.0%)" in r.stdout
+    assert "kept" in r.stdout and "qwen3 correct-of-4, all" in r.stdout
+    png = tmp_path / "filtered_analysis.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_missing_problem_is_an_error_unless_partial(merged):
+    tmp_path, inp = merged
+    data = orjson.loads((tmp_path / "qwen3.json").read_bytes())
+    data["results"] = [r for r in data["results"] if r["index"] != 3]
+    (tmp_path / "qwen3.json").write_bytes(orjson.dumps(data))
+    r, out = run_filter(tmp_path, inp)
+    assert r.returncode == 1
+    assert "problem 3 is missing from the qwen3 solutions" in r.stderr
+    assert not out.exists() and "Traceback" not in r.stderr
+    r, out = run_filter(tmp_path, inp, "--allow_partial")
+    assert r.returncode == 0, r.stderr
+    assert 3 not in [row["index"] for row in orjson.loads(out.read_bytes())]
+    assert "removed: missing" in r.stdout
+
+
+def test_solutions_of_another_input_are_refused(merged, tmp_path):
+    tmp_dir, inp = merged
+    other = tmp_dir / "other.json"
+    write_input(other, len(CASES) + 1)
+    with pytest.raises(CftError, match="generated from another input"):
+        load_merged(tmp_dir / "qwen25.json", "qwen25", other, "f" * 64)
+    r, out = run_filter(tmp_dir, other)
+    assert r.returncode == 1 and "another input" in r.stderr
+
+
+def test_ground_truth_mismatch_is_refused():
+    original = [{"problem": "q", "answer": "1"}]
+    res = {"qwen25": {0: {"index": 0, "ground_truth": "2", "solutions": []}},
+           "qwen3": {0: {"index": 0, "ground_truth": "1", "solutions": []}}}
+    rows, _ = filter_rows(original, res)
+    with pytest.raises(CftError, match="graded against '2'"):
+        list(rows)

@@ -1,0 +1,140 @@
+"""JSON I/O and input rows: atomic writes survive kill -9, errors name the file and row."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import orjson
+import pytest
+
+from cft.errors import CftError
+from cft.inputs import load_problems
+from cft.jsonio import read_json, read_json_list, write_json_list
+
+WRITER = """
+import sys, time
+sys.path.insert(0, {root!r})
+from cft.jsonio import write_json_list
+
+def rows():
+    for i in range(200_000):
+        if i == 1000:
+            print("writing", flush=True)
+        if i % 1000 == 0:
+            time.sleep(0.01)
+        yield {{"i": i, "text": "x" * 200}}
+
+write_json_list({path!r}, rows())
+print("done", flush=True)
+"""
+
+
+def test_kill_9_mid_write_leaves_no_torn_file(tmp_path):
+    from conftest import ROOT
+
+    target = tmp_path / "out.json"
+    proc = subprocess.Popen([sys.executable, "-c", WRITER.format(root=str(ROOT), path=str(target))],
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "writing"
+    time.sleep(0.2)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not target.exists()  # killed mid-write: the final name never appeared
+    # ... and a leftover temp file, if any, is hidden and never read as output
+    assert all(p.name.startswith(".out.json.") for p in tmp_path.iterdir())
+
+    # a completed write is whole and parses
+    write_json_list(target, ({"i": i} for i in range(10)))
+    assert read_json(target) == [{"i": i} for i in range(10)]
+
+
+def test_kill_9_during_overwrite_keeps_old_file(tmp_path):
+    from conftest import ROOT
+
+    target = tmp_path / "out.json"
+    write_json_list(target, [{"old": True}])
+    proc = subprocess.Popen([sys.executable, "-c", WRITER.format(root=str(ROOT), path=str(target))],
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "writing"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert read_json(target) == [{"old": True}]
+
+
+def test_failed_write_leaves_nothing(tmp_path):
+    target = tmp_path / "out.json"
+
+    def rows():
+        yield {"a": 1}
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        write_json_list(target, rows())
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_rows_are_one_per_line_and_valid_json(tmp_path):
+    target = tmp_path / "rows.json"
+    write_json_list(target, [{"a": 1}, {"b": "é"}])
+    text = target.read_text(encoding="utf-8")
+    assert text.splitlines() == ["[", '{"a":1},', '{"b":"é"}', "]"]
+    assert write_json_list(tmp_path / "empty.json", []) == 0
+    assert read_json(tmp_path / "empty.json") == []
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "empty"),
+    (b'[{"a": 1}, {"b"', "not valid JSON"),
+    (b"{}", "expected a JSON list"),
+    (b"[]", "is empty"),
+])
+def test_bad_files_name_the_file(tmp_path, content, message):
+    path = tmp_path / "bad.json"
+    path.write_bytes(content)
+    with pytest.raises(CftError, match=message) as e:
+        read_json_list(path)
+    assert str(path) in str(e.value)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(CftError, match="file not found"):
+        read_json(tmp_path / "nope.json")
+
+
+def test_three_input_shapes(tmp_path):
+    chatml = ("<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\nWhat is 2+2?\n"
+              "Please reason step by step, and put your final answer within \\boxed{}.<|im_end|>\n"
+              "<|im_start|>assistant\n")
+    rows = [
+        {"problem": "What is 1+1?", "answer": "2", "solution": "1+1=2"},
+        {"data_source": "x", "prompt": [{"role": "user", "content": "What is 1+2?"}], "ability": "math",
+         "reward_model": {"style": "rule", "ground_truth": "3"}, "extra_info": {"index": 7}},
+        {"data_source": "x", "prompt": [{"role": "user", "content": chatml}], "ability": "math",
+         "reward_model": {"style": "rule", "ground_truth": "4"}, "extra_info": {},
+         "question": "What is 2+2?", "answer": "4", "gt_answer": "4", "target": "4", "subject": "a",
+         "level": 1},
+        {"data_source": "x", "prompt": [{"role": "user", "content": "ignored"}],
+         "extra_info": {"question": "What is 3+3?"}, "gt_answer": 6},
+    ]
+    path = tmp_path / "in.json"
+    path.write_bytes(orjson.dumps(rows))
+    problems = load_problems(path)
+    assert [(p.index, p.question, p.answer) for p in problems] == [
+        (0, "What is 1+1?", "2"), (1, "What is 1+2?", "3"), (2, "What is 2+2?", "4"), (3, "What is 3+3?", "6")]
+    assert problems[2].prompt == chatml
+    assert problems[0].prompt is None
+
+
+@pytest.mark.parametrize("row, message", [
+    ({"answer": "2"}, "row 1: no question"),
+    ({"problem": "Q?"}, "row 1: no answer"),
+    ({"problem": "", "answer": "2"}, "row 1: no question"),
+    ("just a string", "row 1: expected an object"),
+])
+def test_bad_row_is_named(tmp_path, row, message):
+    path = tmp_path / "in.json"
+    path.write_bytes(orjson.dumps([{"problem": "ok", "answer": "1"}, row]))
+    with pytest.raises(CftError, match=message):
+        load_problems(path)

@@ -1,0 +1,106 @@
+"""Step 2 on real chunk files: merge, and every way a chunk set can be wrong."""
+
+import subprocess
+import sys
+
+import orjson
+import pytest
+from helpers import write_chunks, write_input
+
+from cft.errors import CftError
+from cft.merge import merge_chunks
+
+M = "qwen-2.5-math-7b"
+
+
+@pytest.fixture
+def run_dir(tmp_path):
+    inp = tmp_path / "deepscaler_train.json"
+    write_input(inp, 10)
+    folder = tmp_path / "solutions_qwen25"
+    write_chunks(folder, M, inp, [i % 5 for i in range(10)], chunk_size=4)
+    return tmp_path, inp, folder
+
+
+def test_merge_sorted_and_complete(run_dir):
+    tmp, _, folder = run_dir
+    out = tmp / "merged.json"
+    s = merge_chunks(folder, M, out, progress=False)
+    data = orjson.loads(out.read_bytes())
+    assert [r["index"] for r in data["results"]] == list(range(10))
+    assert data["metadata"]["model"] == M and data["metadata"]["missing_chunks"] == []
+    assert (s.chunks_merged, s.chunks_expected, s.problems, s.solutions) == (3, 3, 10, 40)
+    assert s.num_correct_hist == {0: 2, 1: 2, 2: 2, 3: 2, 4: 2}
+
+
+def test_missing_chunk_is_named(run_dir):
+    tmp, _, folder = run_dir
+    (folder / f"{M}_chunk_001.json").unlink()
+    with pytest.raises(CftError, match=r"1 of 3 chunks .* missing: 1"):
+        merge_chunks(folder, M, tmp / "m.json", progress=False)
+    assert not (tmp / "m.json").exists()
+    s = merge_chunks(folder, M, tmp / "m.json", allow_partial=True, progress=False)
+    assert s.missing_chunks == [1]
+    data = orjson.loads((tmp / "m.json").read_bytes())
+    assert [r["index"] for r in data["results"]] == [0, 1, 2, 3, 8, 9]
+    assert data["metadata"]["missing_chunks"] == [1]
+
+
+def test_truncated_chunk_is_named(run_dir):
+    tmp, _, folder = run_dir
+    path = folder / f"{M}_chunk_002.json"
+    path.write_bytes(path.read_bytes()[:-40])
+    with pytest.raises(CftError, match=f"{path.name}.*not valid JSON"):
+        merge_chunks(folder, M, tmp / "m.json", progress=False)
+    assert not (tmp / "m.json").exists()
+
+
+def _edit(path, fn):
+    data = orjson.loads(path.read_bytes())
+    fn(data)
+    path.write_bytes(orjson.dumps(data))
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda d: d["metadata"].update(model="qwen3-4b-base"), "another run: model"),
+    (lambda d: d["metadata"].update(input_sha256="0" * 64), "another run: input_sha256"),
+    (lambda d: d["metadata"]["sampling"].update(temperature=1.0), "another run: sampling"),
+    (lambda d: d["metadata"].update(chunk_id=2), "metadata says chunk 2"),
+    (lambda d: d["results"].append(dict(d["results"][0])), "index 4 appears twice"),
+    (lambda d: d["results"][0].update(index=3), "index 3 lies outside chunk 1"),
+    (lambda d: d["results"].pop(), "lacks 1 of its 4 rows"),
+])
+def test_bad_chunk_is_refused(run_dir, edit, message):
+    tmp, _, folder = run_dir
+    path = folder / f"{M}_chunk_001.json"
+    _edit(path, edit)
+    with pytest.raises(CftError, match=message) as e:
+        merge_chunks(folder, M, tmp / "m.json", progress=False)
+    assert path.name in str(e.value)
+    assert not (tmp / "m.json").exists()
+
+
+def test_chunk_out_of_range(run_dir):
+    tmp, _, folder = run_dir
+    (folder / f"{M}_chunk_007.json").write_bytes((folder / f"{M}_chunk_000.json").read_bytes())
+    with pytest.raises(CftError, match="chunk 7 is out of range"):
+        merge_chunks(folder, M, tmp / "m.json", progress=False)
+
+
+def test_cli_both_models_and_overwrite(tmp_path):
+    from conftest import ROOT
+
+    inp = tmp_path / "deepscaler_train.json"
+    write_input(inp, 6)
+    write_chunks(tmp_path / "solutions_qwen25", M, inp, [1] * 6)
+    write_chunks(tmp_path / "solutions_qwen3", "qwen3-4b-base", inp, [2] * 6)
+    cmd = [sys.executable, str(ROOT / "merge_solutions.py"), "--qwen25_dir", str(tmp_path / "solutions_qwen25"),
+           "--qwen3_dir", str(tmp_path / "solutions_qwen3"), "--output_dir", str(tmp_path)]
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd="/")
+    assert r.returncode == 0, r.stderr
+    assert "merged qwen3-4b-base" in r.stdout and "2 of 2" in r.stdout
+    for alias in ("qwen25", "qwen3"):
+        assert len(orjson.loads((tmp_path / f"deepscaler_{alias}_solutions.json").read_bytes())["results"]) == 6
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    assert r.returncode == 1 and "--overwrite" in r.stderr and "Traceback" not in r.stderr
+    assert subprocess.run(cmd + ["--overwrite"], capture_output=True).returncode == 0
