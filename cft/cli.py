@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from cft.errors import CftError
+from cft.errors import CftError  # noqa: F401  (re-exported for the scripts)
 
 
 def run(main: Callable[[], object]) -> None:

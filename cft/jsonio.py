@@ -22,6 +22,8 @@ import orjson
 from cft.errors import CftError
 
 _DUMP_OPTS = orjson.OPT_SERIALIZE_NUMPY
+_UMASK = os.umask(0)
+os.umask(_UMASK)
 
 
 def dumps(obj: Any) -> bytes:
@@ -62,6 +64,7 @@ def atomic_open(path: str | os.PathLike) -> Iterator[IO[bytes]]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs get the usual permissions
     try:
         with os.fdopen(fd, "wb", buffering=1 << 20) as f:
             yield f

@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+"""Step 1 launch: print the per-GPU commands for each model, or write Slurm array scripts.
+
+Shell (default): for each model, a header line naming it, then one line per GPU:
+
+    python generate_commands.py > commands.txt
+    grep -A 8 "qwen-2.5-math-7b" commands.txt > run_qwen25.sh && bash run_qwen25.sh
+
+Slurm (--format slurm): writes one sbatch job-array script per model, one
+chunk per array task; resubmitting the array skips the finished chunks.
+"""
+
+import sys
+from pathlib import Path
+
+from cft import cli, paths
+from cft.chunks import num_chunks
+from cft.commands import base_command, shell_block, slurm_script
+from cft.inputs import load_rows
+from cft.models import MODELS, get_model
+
+
+def main():
+    p = cli.parser(__doc__)
+    p.add_argument("--input_file", default=str(paths.INPUT_FILE), help="problem set (JSON list)")
+    p.add_argument("--chunk_size", type=int, default=1000, help="problems per chunk")
+    p.add_argument("--num_samples", type=int, default=8, help="solutions per problem")
+    p.add_argument("--num_gpus", type=int, default=8, help="GPUs per node (shell format)")
+    p.add_argument("--models", nargs="+", default=list(MODELS), help="models to write commands for")
+    p.add_argument("--output_dir", default=str(paths.DATA_DIR),
+                   help="data root: chunk files go to <output_dir>/solutions_<alias>")
+    p.add_argument("--model_path", action="append", default=[], metavar="ALIAS=PATH",
+                   help="local weights for a model, e.g. qwen25=/models/Qwen2.5-Math-7B (repeatable)")
+    p.add_argument("--extra", default="", help="more flags for generate_solutions.py, as one string")
+    p.add_argument("--python", default=sys.executable, help="interpreter on the GPU machines")
+    p.add_argument("--log_dir", default=str(paths.ROOT / "logs"), help="per-GPU / per-task logs")
+    p.add_argument("--format", choices=["shell", "slurm"], default="shell")
+    p.add_argument("--slurm_dir", default=str(paths.DATA_DIR / "slurm"), help="where sbatch scripts go")
+    p.add_argument("--max_concurrent", type=int, default=8, help="Slurm: array tasks running at once")
+    p.add_argument("--partition", default=None, help="Slurm partition")
+    p.add_argument("--time", default="24:00:00", help="Slurm time limit per chunk")
+    p.add_argument("--cpus_per_task", type=int, default=8, help="Slurm CPUs per task (grading workers)")
+    p.add_argument("--mem", default="64G", help="Slurm memory per task")
+    args = p.parse_args()
+
+    if args.num_gpus < 1:
+        raise cli.CftError(f"--num_gpus must be at least 1, got {args.num_gpus}")
+    total = num_chunks(len(load_rows(args.input_file)), args.chunk_size)
+    model_paths = {}
+    for item in args.model_path:
+        alias, sep, path = item.partition("=")
+        if not sep:
+            raise cli.CftError(f"--model_path {item!r}: expected ALIAS=PATH")
+        model_paths[get_model(alias).alias] = path
+    out = []
+    for name in args.models:
+        spec = get_model(name)
+        flags = {"input_file": Path(args.input_file).resolve(),
+                 "output_dir": Path(args.output_dir).resolve() / f"solutions_{spec.alias}",
+                 "chunk_size": args.chunk_size, "num_samples": args.num_samples,
+                 "model_path": model_paths.get(spec.alias)}
+        cmd = base_command(args.python, paths.ROOT, spec, flags, args.extra.split())
+        log_dir = Path(args.log_dir).resolve()
+        if args.format == "shell":
+            block = shell_block(spec, cmd, total, args.chunk_size, args.num_gpus, log_dir)
+            if any(spec.name in line for line in block[1:]):
+                print(f"warning: a {spec.alias} command line contains {spec.name!r} (in a path?): "
+                      f"'grep -A {args.num_gpus} {spec.name}' will cut more than its block", file=sys.stderr)
+            out += block
+        else:
+            script = Path(args.slurm_dir) / f"generate_{spec.alias}.sbatch"
+            script.parent.mkdir(parents=True, exist_ok=True)
+            (log_dir / "slurm").mkdir(parents=True, exist_ok=True)  # Slurm does not create --output folders
+            script.write_text(slurm_script(spec, cmd, total, paths.ROOT, log_dir / "slurm", args.max_concurrent,
+                                           args.partition, args.time, args.cpus_per_task, args.mem))
+            script.chmod(0o755)
+            out.append(f"# {spec.name}: {total} array tasks -> sbatch {script}")
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    cli.run(main)

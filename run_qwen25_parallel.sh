@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Run step 1 for one model on one node: one generate_solutions.py worker per GPU.
+# Worker g gets CUDA_VISIBLE_DEVICES=g and runs chunks g, g+N, g+2N, ... with one engine.
+# Logs go to <log_dir>/<alias>_gpu<g>.log; the run ends with a table of chunks done and
+# failed per GPU, and exits 1 if any worker failed. Ctrl-C stops every worker it started.
+# Finished chunks are skipped, so rerunning after a failure only does what is left.
+set -uo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+GPUS=8
+MODEL=qwen-2.5-math-7b
+LOG_DIR="$here/logs"
+PYTHON=${PYTHON:-}
+EXTRA=()
+
+usage() {
+  cat <<USAGE
+usage: $0 [--gpus N] [--model NAME] [--log_dir DIR] [--python PY] [-- generate_solutions.py flags...]
+
+  --gpus N       workers, one per GPU (default $GPUS)
+  --model NAME   qwen-2.5-math-7b / qwen3-4b-base or alias qwen25 / qwen3 (default $MODEL)
+  --log_dir DIR  per-GPU logs (default $LOG_DIR)
+  --python PY    interpreter (default: \$PYTHON, else $here/.venv/bin/python if present, else python3)
+  after --        flags passed to every worker, e.g. -- --model_path /models/Qwen2.5-Math-7B --chunk_size 1000
+
+example: $0 --gpus 8 -- --input_file cft_data/deepscaler_train.json --num_samples 8
+USAGE
+}
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --gpus) GPUS=$2; shift 2 ;;
+    --model) MODEL=$2; shift 2 ;;
+    --log_dir) LOG_DIR=$2; shift 2 ;;
+    --python) PYTHON=$2; shift 2 ;;
+    -h|--help) usage; exit 0 ;;
+    --) shift; EXTRA=("$@"); break ;;
+    *) echo "error: unknown option $1 (flags for the workers go after --)" >&2; usage >&2; exit 2 ;;
+  esac
+done
+if [ -z "$PYTHON" ]; then
+  if [ -x "$here/.venv/bin/python" ]; then PYTHON="$here/.venv/bin/python"; else PYTHON=python3; fi
+fi
+case "$GPUS" in ''|*[!0-9]*|0) echo "error: --gpus must be a positive integer, got '$GPUS'" >&2; exit 2 ;; esac
+
+# Check the whole plan once before any GPU is touched (bad input, bad flags, foreign chunk files).
+if ! "$PYTHON" "$here/generate_solutions.py" --model "$MODEL" "${EXTRA[@]}" --dry_run > /dev/null; then
+  echo "error: the plan check failed (see above); no worker started" >&2
+  exit 1
+fi
+
+mkdir -p "$LOG_DIR"
+alias_name=$("$PYTHON" -c "import sys; sys.path.insert(0, '$here'); from cft.models import get_model; print(get_model('$MODEL').alias)")
+pids=()
+stop_all() {
+  echo "stopping ${#pids[@]} workers..." >&2
+  for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null; done
+  wait
+  exit 130
+}
+trap stop_all INT TERM
+
+for ((g = 0; g < GPUS; g++)); do
+  log="$LOG_DIR/${alias_name}_gpu$g.log"
+  CUDA_VISIBLE_DEVICES=$g setsid "$PYTHON" "$here/generate_solutions.py" --model "$MODEL" \
+    --worker_id "$g" --num_workers "$GPUS" "${EXTRA[@]}" > "$log" 2>&1 &
+  pids+=($!)
+  echo "GPU $g: worker pid $! -> $log"
+done
+
+codes=()
+for pid in "${pids[@]}"; do
+  wait "$pid"
+  codes+=($?)
+done
+trap - INT TERM
+
+failed_workers=0
+printf '\n%-5s %-8s %-8s %-6s %s\n' GPU done failed exit log
+for ((g = 0; g < GPUS; g++)); do
+  log="$LOG_DIR/${alias_name}_gpu$g.log"
+  planned=$(grep -m1 -o 'to run: \[[0-9, ]*\]' "$log" | grep -o '[0-9]\+' | wc -l)
+  written=$(grep -c '^chunk [0-9]*: [0-9]* problems' "$log")
+  skipped=$(grep -c '^chunk [0-9]*: skipped' "$log")
+  failed=$((planned - written))
+  [ "${codes[$g]}" -eq 0 ] || failed_workers=$((failed_workers + 1))
+  printf '%-5s %-8s %-8s %-6s %s\n' "$g" "$((written + skipped))" "$failed" "${codes[$g]}" "$log"
+done
+if [ "$failed_workers" -gt 0 ]; then
+  echo "$failed_workers of $GPUS workers failed; rerun this command to redo their missing chunks" >&2
+  exit 1
+fi
+echo "all $GPUS workers finished"
