@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Callable
 
 from cft.errors import CftError  # noqa: F401  (re-exported for the scripts)
 
 
+def _terminate(signum, frame):
+    raise SystemExit(128 + signum)
+
+
 def run(main: Callable[[], object]) -> None:
-    """Call ``main``; a CftError becomes ``error: <message>`` on stderr and exit code 1."""
+    """Call ``main``; a CftError becomes ``error: <message>`` on stderr and exit code 1.
+
+    SIGTERM (``kill``, Slurm's cancel, a pipeline stopping) unwinds like Ctrl-C, so the
+    vLLM engine shuts down its worker processes instead of leaving them orphaned.
+    """
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         code = main()
     except CftError as e:

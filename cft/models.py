@@ -88,7 +88,7 @@ TEMPLATES: dict[str, PromptTemplate] = {
         "fewshot-boxed",
         "raw 3-shot 'Q: ... A: ... \\boxed{}' prompt for small base or instruct models",
         False,
-        ("\nQ:",),
+        ("\nQ:", "\n\n"),
     ),
 }
 

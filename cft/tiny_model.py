@@ -3,6 +3,12 @@
 Real vLLM serves it on CPU: head_dim 64 (hidden 128, 2 heads), since the CPU
 attention kernel rejects head_dim 16. Its text is noise, but it goes through
 the same engine, sampling, chat template and stop handling as a real model.
+
+So that noise still makes real material for grading and filtering, the
+vocabulary holds whole-answer tokens such as `` so \boxed{3}\nQ:``: a random
+model samples one every few dozen tokens, which boxes an answer from 0 to 4
+and then hits the few-shot template's stop string ``\nQ:``. On problems whose
+answers lie in 0-4 it is right about one time in five: mixed results.
 """
 
 from __future__ import annotations
@@ -23,7 +29,11 @@ CORPUS = [
 ]
 
 
-def build_tiny_model(target: str | Path, seed: int = 0, vocab_size: int = 512) -> Path:
+ANSWERS = range(5)
+ANSWER_LEADS = (" ", " so ", " answer ")
+
+
+def build_tiny_model(target: str | Path, seed: int = 0, vocab_size: int = 320) -> Path:
     """Write a tiny Qwen2ForCausalLM + byte-level BPE tokenizer (with a ChatML template) to ``target``."""
     import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
@@ -42,8 +52,10 @@ def build_tiny_model(target: str | Path, seed: int = 0, vocab_size: int = 512) -
     tok.train_from_iterator(CORPUS * 20, trainer=trainer)
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|endoftext|>", pad_token="<|endoftext|>",
                                    additional_special_tokens=["<|im_start|>", "<|im_end|>"])
+    fast.add_tokens([f"{lead}\\boxed{{{k}}}\nQ:" for k in ANSWERS for lead in ANSWER_LEADS])
     fast.chat_template = CHATML
     fast.save_pretrained(target)
+    vocab_size = -(-len(fast) // 64) * 64
 
     torch.manual_seed(seed)
     config = Qwen2Config(

@@ -1,0 +1,90 @@
+"""Grading throughput: cft.grading with 1 worker and with all cores, beside bare math-verify.
+
+Builds N realistic solutions (default 20,000) from MATH-500's reference
+solutions (long chain-of-thought text ending in a box): 8 per problem, half
+with the true answer, half with a wrong one boxed at the end. Times, on the
+same pairs and in one run:
+
+  bare math-verify   verify(parse("$gold$"), parse(solution)) per pair, this process
+  cft 1 worker       cft.grading.grade_batch(..., workers=1): last-box extraction,
+                     gold parsed once per problem, a deadline per solution
+  cft all cores      the same over a process pool of os.cpu_count() workers
+
+and prints solutions/s, the speedup of all cores over 1 worker (target >= 1.8
+on 2 cores) and bare / 1-worker time (target <= 1.5).
+
+    python bench/grading_throughput.py [--n 20000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from math_verify import parse, verify  # noqa: E402
+
+from cft.grading import extract_answer, grade_batch  # noqa: E402
+
+MATH500 = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "math500.jsonl"
+
+
+def build(n: int) -> list[tuple[list[str], str]]:
+    rows = [json.loads(line) for line in MATH500.read_text().splitlines() if line.strip()]
+    rows = [r for r in rows if extract_answer(r["solution"])]
+    problems, k = [], 0
+    while sum(len(t) for t, _ in problems) < n:
+        r = rows[k % len(rows)]
+        k += 1
+        body = r["solution"]
+        boxed = extract_answer(body)
+        texts = []
+        for j in range(8):
+            answer = r["answer"] if j % 2 == 0 else f"{boxed} + {j}"
+            texts.append(body.replace(f"\\boxed{{{boxed}}}", f"\\boxed{{{answer}}}") +
+                         f"\n\nTherefore, the final answer is $\\boxed{{{answer}}}$.")
+        problems.append((texts, r["answer"]))
+    return problems
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=20_000, help="solutions to grade")
+    args = ap.parse_args()
+    problems = build(args.n)
+    n = sum(len(t) for t, _ in problems)
+    chars = sum(len(s) for t, _ in problems for s in t) / n
+    cores = os.cpu_count() or 1
+    print(f"{n} solutions of {len(problems)} problems, mean {chars:.0f} chars; {cores} cores")
+
+    t0 = time.perf_counter()
+    bare = [verify(parse(f"${gold}$"), parse(s)) for texts, gold in problems for s in texts]
+    t_bare = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    one = grade_batch(problems, workers=1)
+    t_one = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    many = grade_batch(problems, workers=cores)
+    t_many = time.perf_counter() - t0
+
+    assert one == many, "parallel grading differs from serial"
+    ours = [g.correct for gs in one for g in gs]
+    expected = [j % 2 == 0 for texts, _ in problems for j in range(len(texts))]
+    print(f"{'bare math-verify':18s} {n / t_bare:8.0f} sol/s  ({t_bare:.1f} s)  agrees with labels "
+          f"{sum(a == b for a, b in zip(bare, expected)) / n:.1%}")
+    print(f"{'cft, 1 worker':18s} {n / t_one:8.0f} sol/s  ({t_one:.1f} s)  agrees with labels "
+          f"{sum(a == b for a, b in zip(ours, expected)) / n:.1%}")
+    print(f"{f'cft, {cores} workers':18s} {n / t_many:8.0f} sol/s  ({t_many:.1f} s)")
+    print(f"1-worker time / bare math-verify time: {t_one / t_bare:.2f} (target <= 1.5)")
+    print(f"speedup, {cores} workers over 1: {t_one / t_many:.2f} (target >= 1.8 on 2 cores)")
+
+
+if __name__ == "__main__":
+    main()

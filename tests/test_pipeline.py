@@ -1,0 +1,92 @@
+"""run_full_pipeline.sh --yes end to end on the tiny model: every output file checked against DESIGN.md."""
+
+import subprocess
+
+import orjson
+import pyarrow.parquet as pq
+from conftest import ROOT
+
+from cft.critique import critique_prompt
+from cft.filter import decide
+
+PROBLEMS = [{"problem": f"What is {a} + {b}?", "answer": str(a + b), "source": "test"}
+            for a, b in [(0, 1), (1, 1), (2, 1), (1, 3), (0, 0), (2, 2)]]
+SOL_KEYS = {"text", "extracted_answer", "correct", "grade", "finish_reason", "num_tokens"}
+
+
+def test_full_pipeline_unattended(tiny_model, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "deepscaler_train.json").write_bytes(orjson.dumps(PROBLEMS))
+    cmd = [str(ROOT / "run_full_pipeline.sh"), "--yes", "--data_dir", str(data), "--chunk_size", "3",
+           "--num_samples", "6", "--gpus", "2", "--qwen25_path", str(tiny_model), "--qwen3_path", str(tiny_model),
+           "--qwen3_args", "--seed 1 --temperature 1.0", "--",
+           "--prompt_template", "fewshot-boxed", "--max_tokens", "64", "--max_model_len", "512",
+           "--enforce_eager", "--grading_workers", "1", "--dtype", "float32"]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=1200, check=False, stdin=subprocess.DEVNULL)
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
+
+    # step 1: commands and chunk files
+    assert (data / "commands.txt").exists()
+    assert len((data / "run_qwen25.sh").read_text().splitlines()) == 3  # header + one line per GPU
+    for alias, model in (("qwen25", "qwen-2.5-math-7b"), ("qwen3", "qwen3-4b-base")):
+        chunks = sorted((data / f"solutions_{alias}").glob("*.json"))
+        assert [c.name for c in chunks] == [f"{model}_chunk_000.json", f"{model}_chunk_001.json"]
+        merged = orjson.loads((data / f"deepscaler_{alias}_solutions.json").read_bytes())
+        assert merged["metadata"]["model"] == model and merged["metadata"]["missing_chunks"] == []
+        assert [row["index"] for row in merged["results"]] == list(range(6))
+        for row in merged["results"]:
+            assert row["ground_truth"] == PROBLEMS[row["index"]]["answer"] and len(row["solutions"]) == 6
+            assert all(set(s) == SOL_KEYS for s in row["solutions"])
+    q25 = orjson.loads((data / "deepscaler_qwen25_solutions.json").read_bytes())["results"]
+    q3 = orjson.loads((data / "deepscaler_qwen3_solutions.json").read_bytes())["results"]
+    grades = [s["grade"] for row in q25 + q3 for s in row["solutions"]]
+    assert "correct" in grades and ("incorrect" in grades or "no_answer" in grades)
+
+    # step 3: exactly the problems the rule keeps, with every original field
+    filtered = orjson.loads((data / "deepscaler_train_filter.json").read_bytes())
+    expected = [i for i in range(6) if decide(q25[i]["num_correct"], 6, q3[i]["num_correct"], 6) == "kept"]
+    assert [row["index"] for row in filtered] == expected and expected
+    for row in filtered:
+        assert {k: row[k] for k in PROBLEMS[0]} == PROBLEMS[row["index"]]
+        assert row["qwen25_solutions"] == q25[row["index"]]["solutions"]
+        assert row["qwen3_num_correct"] == q3[row["index"]]["num_correct"]
+        assert {"qwen25_all_correct", "qwen25_all_wrong", "qwen3_all_correct", "qwen3_all_wrong"} <= set(row)
+    assert (data / "deepscaler_train_filter_analysis.png").read_bytes()[:4] == b"\x89PNG"
+
+    # step 4: critique rows
+    critique = orjson.loads((data / "deepscaler_critique.json").read_bytes())
+    assert critique and {r["target"] for r in critique} <= {"right", "wrong"}
+    for c in critique:
+        src = filtered[expected.index(c["index"])]
+        sol = src[("qwen25" if c["source_model"] == "qwen-2.5-math-7b" else "qwen3") + "_solutions"][
+            c["solution_index"]]
+        assert c["solution"] == sol["text"] and (c["target"] == "right") == sol["correct"]
+        assert sol["finish_reason"] == "stop"  # truncated solutions are skipped by default
+        assert c["prompt"] == critique_prompt(c["question"], c["solution"])
+    assert max(sum(1 for c in critique if c["index"] == i) for i in expected) <= 4
+
+    # step 5: verl rows, JSON and parquet
+    formatted = orjson.loads((data / "deepscaler_critique_formatted.json").read_bytes())
+    assert pq.read_table(data / "deepscaler_critique_formatted.parquet").to_pylist() == formatted
+    assert [f["reward_model"]["ground_truth"] for f in formatted] == [c["target"] for c in critique]
+
+    # the summary a person reads at the end
+    summary = r.stdout.split("=== summary ===")[1]
+    assert "problems in        : 6" in summary and f"kept               : {len(expected)}" in summary
+    assert f"critique rows      : {len(critique)}" in summary and "deepscaler_critique_formatted.parquet" in summary
+
+    # a rerun finds every chunk done and re-derives steps 2-5
+    r2 = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False, stdin=subprocess.DEVNULL)
+    assert r2.returncode == 0 and "2 of 2 chunk files" in r2.stdout and "=== generate_" not in r2.stdout
+    assert orjson.loads((data / "deepscaler_critique.json").read_bytes()) == critique
+
+
+def test_failing_step_is_named(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "deepscaler_train.json").write_bytes(b"[{\"problem\": \"q\"}]")  # no answer
+    r = subprocess.run([str(ROOT / "run_full_pipeline.sh"), "--yes", "--data_dir", str(data)],
+                       capture_output=True, text=True, timeout=300, check=False, stdin=subprocess.DEVNULL)
+    assert r.returncode != 0
+    assert "pipeline stopped" in r.stderr
