@@ -198,13 +198,14 @@ run_step format "$PYTHON" "$here/format_critique_data.py" --critique_file "$DATA
 # --- summary ----------------------------------------------------------------------------
 banner "summary"
 pick() { grep -m1 -E "^\s+$2\s+:" "$LOG_DIR/pipeline_$1.log" | sed -E 's/^\s+[^:]*:\s*//'; }
-echo "problems in        : $(pick filter 'problems in')"
-echo "kept               : $(pick filter 'kept')"
+line() { printf '%-26s: %s\n' "$1" "$2"; }
+line "problems in" "$(pick filter 'problems in')"
+line "kept" "$(pick filter 'kept')"
 grep -E "^\s+removed: " "$LOG_DIR/pipeline_filter.log" | sed -E 's/^\s+//; s/\s+:\s+/\t/' | \
-  while IFS=$'\t' read -r label value; do printf '%-19s: %s\n' "$label" "$value"; done
-echo "critique rows      : $(pick critique 'critique rows')"
-echo "right              : $(pick critique 'right')"
-echo "wrong              : $(pick critique 'wrong')"
+  while IFS=$'\t' read -r label value; do line "$label" "$value"; done
+line "critique rows" "$(pick critique 'critique rows')"
+line "right" "$(pick critique 'right')"
+line "wrong" "$(pick critique 'wrong')"
 echo "files:"
 for f in deepscaler_qwen25_solutions.json deepscaler_qwen3_solutions.json deepscaler_train_filter.json \
          deepscaler_train_filter_analysis.png deepscaler_critique.json deepscaler_critique_formatted.json \

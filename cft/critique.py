@@ -15,6 +15,8 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+from tqdm import tqdm
+
 from cft.errors import CftError
 from cft.inputs import answer_of, question_of
 from cft.models import get_model
@@ -125,7 +127,7 @@ def critique_rows(filtered: Iterable[dict], max_samples: int = 4, seed: int = 0,
     stats = CritiqueStats()
 
     def rows() -> Iterator[dict]:
-        for row_no, row in enumerate(filtered):
+        for row_no, row in enumerate(tqdm(filtered, desc="critique", unit="problem", mininterval=2)):
             if not isinstance(row, dict):
                 raise CftError(f"filtered row {row_no}: expected an object")
             yield from draw(row, max_samples, seed, include_truncated, stats)

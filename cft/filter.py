@@ -14,9 +14,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tqdm import tqdm
+
 from cft.errors import CftError
 from cft.inputs import to_problem
 from cft.jsonio import read_json
+from cft.solutions import result_index
 
 KEPT, BOTH_ALL_CORRECT, BOTH_ALL_WRONG, MISSING = "kept", "both_all_correct", "both_all_wrong", "missing"
 
@@ -46,9 +49,7 @@ def load_merged(path: str | Path, alias: str, original_file: str | Path | None =
         )
     by_index: dict[int, dict] = {}
     for row_no, row in enumerate(data["results"]):
-        index = row.get("index") if isinstance(row, dict) else None
-        if not isinstance(index, int) or not isinstance(row.get("solutions"), list):
-            raise CftError(f"{path}: result row {row_no} has no integer index or no solutions list")
+        index = result_index(path, row_no, row)
         if index in by_index:
             raise CftError(f"{path}: index {index} appears twice")
         by_index[index] = row
@@ -86,7 +87,7 @@ def filter_rows(original: list, results: dict[str, dict[int, dict]], allow_parti
             )
 
     def rows_out() -> Iterator[dict]:
-        for index, row in enumerate(original):
+        for index, row in enumerate(tqdm(original, desc="filter", unit="problem", mininterval=2)):
             stats.total += 1
             pair = [results[a].get(index), results[b].get(index)]
             if pair[0] is None or pair[1] is None:

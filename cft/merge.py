@@ -18,6 +18,7 @@ from tqdm import tqdm
 from cft.chunks import chunk_range, format_ranges, list_chunk_files, num_chunks
 from cft.errors import CftError
 from cft.jsonio import atomic_open, dumps, read_json, write_rows
+from cft.solutions import result_index
 
 # Metadata fields that must agree across the chunks of one run.
 RUN_KEYS = ("model", "model_path", "input_sha256", "input_rows", "chunk_size",
@@ -68,9 +69,7 @@ def check_chunk(path: Path, chunk_id: int, data: dict, reference: dict) -> None:
         )
     seen: set[int] = set()
     for row_no, row in enumerate(data["results"]):
-        index = row.get("index") if isinstance(row, dict) else None
-        if not isinstance(index, int) or not isinstance(row.get("solutions"), list):
-            raise CftError(f"{path}: result row {row_no} has no integer index or no solutions list")
+        index = result_index(path, row_no, row)
         if index in seen:
             raise CftError(f"{path}: index {index} appears twice in chunk {chunk_id}")
         if not start <= index < end:

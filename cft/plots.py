@@ -29,7 +29,7 @@ def plot_pass_rates(stats: FilterStats, path: str | Path) -> Path:
         ax.bar(ks, all_counts, color="#c8c8c8", label="all problems")
         ax.bar(ks, kept, color="#3a78c2", width=0.6, label="kept")
         for end in (0, n):
-            ax.axvspan(end - 0.5, end + 0.5, color="#f2b134", alpha=0.2, lw=0)
+            ax.axvspan(end - 0.5, end + 0.5, color="#f2b134", alpha=0.2, lw=0, zorder=0)
         ax.set_title(f"{alias}: correct out of {n} per problem")
         ax.set_xlabel("correct samples")
         ax.set_xticks(ks)

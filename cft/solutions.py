@@ -6,8 +6,12 @@ import platform
 from collections.abc import Sequence
 from importlib import metadata as importlib_metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cft.grading import Grade
+from cft.errors import CftError
+
+if TYPE_CHECKING:  # grading pulls in math-verify; merge and filter need not
+    from cft.grading import Grade
 
 
 def solution_record(text: str, grade: Grade, finish_reason: str, num_tokens: int) -> dict:
@@ -64,3 +68,11 @@ def chunk_metadata(*, model: str, model_path: str, chunk_id: int, chunk_size: in
         "elapsed_s": round(elapsed_s, 3),
         "output_tokens": output_tokens,
     }
+
+
+def result_index(path: str | Path, row_no: int, row: object) -> int:
+    """The ``index`` of a result row read from ``path``; a malformed row is an error naming it."""
+    index = row.get("index") if isinstance(row, dict) else None
+    if not isinstance(index, int) or not isinstance(row.get("solutions"), list):
+        raise CftError(f"{path}: result row {row_no} has no integer index or no solutions list")
+    return index
