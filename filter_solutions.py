@@ -11,7 +11,7 @@ kept/removed counts by reason and each model's pass-rate distribution;
 from pathlib import Path
 
 from cft import cli, paths
-from cft.filter import filter_rows, load_merged
+from cft.filter import filter_rows, open_merged
 from cft.inputs import load_rows
 from cft.jsonio import refuse_overwrite, sha256_file, write_json_list
 from cft.report import file_line, histogram_line, pct, print_summary
@@ -34,7 +34,7 @@ def main():
     sha = sha256_file(args.original_file)
     results = {}
     for alias, path in (("qwen25", args.qwen25_file), ("qwen3", args.qwen3_file)):
-        _, results[alias] = load_merged(path, alias, args.original_file, sha)
+        _, results[alias] = open_merged(path, alias, args.original_file, sha)
     rows, stats = filter_rows(original, results, args.allow_partial, args.original_file)
     kept = write_json_list(args.output_file, rows)
 

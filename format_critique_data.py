@@ -10,9 +10,9 @@ from collections import Counter
 from pathlib import Path
 
 from cft import cli, paths
-from cft.jsonio import read_json_list, refuse_overwrite, write_json_list
+from cft.jsonio import iter_json_list, refuse_overwrite
 from cft.report import file_line, pct, print_summary
-from cft.verl_format import format_rows, write_parquet
+from cft.verl_format import format_rows, write_verl
 
 
 def main():
@@ -28,18 +28,17 @@ def main():
     parquet = Path(args.output_file).with_suffix(".parquet")
     refuse_overwrite(args.output_file, args.overwrite)
     refuse_overwrite(parquet, args.overwrite)
-    rows = format_rows(read_json_list(args.critique_file, what="critique rows"), args.split)
-    write_json_list(args.output_file, rows)
-    write_parquet(parquet, rows)
+    rows = format_rows(iter_json_list(args.critique_file, what="critique rows"), args.split)
+    rows = write_verl(rows, args.output_file, parquet)
 
     labels = Counter(r["answer"] for r in rows)
     summary = [("rows", len(rows)), ("right", pct(labels["right"], len(rows))),
                ("wrong", pct(labels["wrong"], len(rows)))]
     if args.analyze:
-        lengths = sorted(len(r["prompt"][0]["content"]) for r in rows)
+        lengths = sorted(r["prompt_chars"] for r in rows)
         summary.append(("prompt chars min/median/max",
                         f"{lengths[0]}/{lengths[len(lengths) // 2]}/{lengths[-1]}"))
-        summary.append(("by source model", dict(Counter(r["extra_info"]["source_model"] for r in rows))))
+        summary.append(("by source model", dict(Counter(r["source_model"] for r in rows))))
     summary += [("wrote", file_line(args.output_file)), ("wrote", file_line(parquet))]
     print_summary("verl rows", summary)
 

@@ -11,7 +11,7 @@ Truncated solutions are skipped unless --include_truncated.
 
 from cft import cli, paths
 from cft.critique import critique_rows
-from cft.jsonio import read_json_list, refuse_overwrite, write_json_list
+from cft.jsonio import iter_json_list, refuse_overwrite, write_json_list
 from cft.report import file_line, pct, print_summary
 
 
@@ -29,7 +29,7 @@ def main():
     args = parser.parse_args()
 
     refuse_overwrite(args.output_file, args.overwrite)
-    filtered = read_json_list(args.filtered_file, what="filtered problems")
+    filtered = iter_json_list(args.filtered_file, what="filtered problems")
     rows, stats = critique_rows(filtered, args.max_samples_per_question, args.seed,
                                 args.include_truncated)
     n = write_json_list(args.output_file, rows)

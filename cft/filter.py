@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from cft.errors import CftError
 from cft.inputs import to_problem
-from cft.jsonio import read_json
+from cft.jsonio import open_results_file
 from cft.solutions import result_index
 
 KEPT, BOTH_ALL_CORRECT, BOTH_ALL_WRONG, MISSING = "kept", "both_all_correct", "both_all_wrong", "missing"
@@ -35,25 +35,31 @@ class FilterStats:
     num_samples: dict[str, int] = field(default_factory=dict)
 
 
-def load_merged(path: str | Path, alias: str, original_file: str | Path | None = None,
-                original_sha: str | None = None) -> tuple[dict, dict[int, dict]]:
-    """A merged solutions file as (metadata, results by index); checks it matches the input."""
-    data = read_json(path)
-    if not isinstance(data, dict) or not isinstance(data.get("results"), list):
-        raise CftError(f"{path}: not a merged solutions file (expected {{'metadata', 'results'}})")
-    meta = data.get("metadata") or {}
+def open_merged(path: str | Path, alias: str, original_file: str | Path | None = None,
+                original_sha: str | None = None) -> tuple[dict, Iterator[dict]]:
+    """A merged solutions file as (metadata, result rows streamed in index order).
+
+    Refuses a file generated from another input (its metadata's input hash).
+    """
+    meta, rows = open_results_file(path)
     if original_sha and meta.get("input_sha256") and meta["input_sha256"] != original_sha:
         raise CftError(
             f"{path}: {alias} solutions were generated from another input "
             f"(sha256 {meta['input_sha256'][:12]}..., {original_file} is {original_sha[:12]}...)"
         )
-    by_index: dict[int, dict] = {}
-    for row_no, row in enumerate(data["results"]):
+    return meta, _checked(path, rows)
+
+
+def _checked(path, rows: Iterator[dict]) -> Iterator[dict]:
+    """Rows with a valid, strictly increasing index (merge writes them sorted, each once)."""
+    last = -1
+    for row_no, row in enumerate(rows):
         index = result_index(path, row_no, row)
-        if index in by_index:
-            raise CftError(f"{path}: index {index} appears twice")
-        by_index[index] = row
-    return meta, by_index
+        if index <= last:
+            what = "is negative" if index < 0 else f"appears twice or out of order (after {last})"
+            raise CftError(f"{path}: index {index} {what}")
+        last = index
+        yield row
 
 
 def _num_correct(row: dict) -> int:
@@ -69,27 +75,32 @@ def decide(correct_a: int, n_a: int, correct_b: int, n_b: int) -> str:
     return KEPT
 
 
-def filter_rows(original: list, results: dict[str, dict[int, dict]], allow_partial: bool = False,
+def filter_rows(original: list, results: dict[str, Iterator[dict]], allow_partial: bool = False,
                 original_file: str | Path = "original") -> tuple[Iterator[dict], FilterStats]:
     """Kept rows (a generator) and the stats it fills as it runs.
 
-    ``results`` maps each alias (``qwen25``, ``qwen3``) to its results by index.
+    ``results`` maps each alias (``qwen25``, ``qwen3``) to its result rows in
+    increasing index order (``open_merged``); the three files are walked in
+    lockstep, so memory holds one row of each.
     """
     a, b = tuple(results)
     stats = FilterStats((a, b))
-    for alias, rows in results.items():
+    for alias in results:
         stats.hist_all[alias], stats.hist_kept[alias] = Counter(), Counter()
-        out_of_range = [i for i in rows if not 0 <= i < len(original)]
-        if out_of_range:
-            raise CftError(
-                f"{alias} solutions have index {out_of_range[0]}, but {original_file} has only "
-                f"{len(original)} rows: solutions of another input?"
-            )
+    heads = {alias: next(rows, None) for alias, rows in results.items()}
+
+    def take(alias: str, index: int) -> dict | None:
+        """The row of ``index`` from ``alias``'s stream, or None if the stream has no such row."""
+        head = heads[alias]
+        if head is None or head["index"] > index:
+            return None
+        heads[alias] = next(results[alias], None)
+        return head
 
     def rows_out() -> Iterator[dict]:
         for index, row in enumerate(tqdm(original, desc="filter", unit="problem", mininterval=2)):
             stats.total += 1
-            pair = [results[a].get(index), results[b].get(index)]
+            pair = [take(a, index), take(b, index)]
             if pair[0] is None or pair[1] is None:
                 who = a if pair[0] is None else b
                 if not allow_partial:
@@ -128,5 +139,11 @@ def filter_rows(original: list, results: dict[str, dict[int, dict]], allow_parti
                 out[f"{alias}_all_correct"] = n > 0 and c == n
                 out[f"{alias}_all_wrong"] = c == 0
             yield out
+        for alias, head in heads.items():
+            if head is not None:
+                raise CftError(
+                    f"{alias} solutions have index {head['index']}, but {original_file} has only "
+                    f"{len(original)} rows: solutions of another input?"
+                )
 
     return rows_out(), stats

@@ -232,7 +232,8 @@ def grade_batch(
     if executor is None and (workers == 1 or len(jobs) <= 1):
         return [_grade_problem_args(j) for j in jobs]
     if executor is not None:
-        return list(executor.map(_grade_problem_args, jobs, chunksize=_chunksize(len(jobs), 8)))
+        chunksize = _chunksize(len(jobs), getattr(executor, "_max_workers", 8))
+        return list(executor.map(_grade_problem_args, jobs, chunksize=chunksize))
     with grading_pool(workers) as pool:
         return list(pool.map(_grade_problem_args, jobs, chunksize=_chunksize(len(jobs), workers)))
 

@@ -41,7 +41,7 @@ def read_json(path: str | os.PathLike) -> Any:
         raise CftError(f"{path}: is a directory, expected a JSON file") from None
     except OSError as e:
         raise CftError(f"{path}: cannot read ({e.strerror})") from None
-    if not data.strip():
+    if len(data) < 4096 and not data.strip():  # (no strip() copy of a large file)
         raise CftError(f"{path}: file is empty")
     try:
         return orjson.loads(data)
@@ -56,6 +56,99 @@ def read_json_list(path: str | os.PathLike, what: str = "rows") -> list:
     if not data:
         raise CftError(f"{path}: the list of {what} is empty")
     return data
+
+
+def _parse_row(line: bytes) -> Any:
+    line = line.rstrip(b"\r\n")
+    return orjson.loads(line[:-1] if line.endswith(b",") else line)
+
+
+def _row_lines(f: IO[bytes], path: Path, line_no: int) -> Iterator[Any]:
+    """Rows of a list written by ``write_rows`` (one per line), parsed one at a time."""
+    for raw in f:
+        line_no += 1
+        if raw.rstrip(b"\r\n") in (b"]", b"]}"):
+            return
+        try:
+            yield _parse_row(raw)
+        except orjson.JSONDecodeError as e:
+            raise CftError(f"{path}: line {line_no} is not valid JSON (truncated or corrupt?): {e}") from None
+    raise CftError(f"{path}: ends before its closing ']' (truncated?)")
+
+
+def _streamable(f: IO[bytes], prefix: bytes) -> tuple[bool, list]:
+    """Whether ``f`` opens with ``prefix`` lines then a one-line row (our layout); the row read, if any."""
+    for expected in prefix.splitlines(keepends=True):
+        if f.readline() != expected:
+            return False, []
+    pos = f.tell()
+    first = f.readline()
+    if first.rstrip(b"\r\n") in (b"]", b"]}"):
+        return True, []
+    try:
+        return True, [_parse_row(first)]
+    except orjson.JSONDecodeError:
+        f.seek(pos)
+        return False, []
+
+
+def _open(path: Path) -> IO[bytes]:
+    try:
+        return open(path, "rb")  # noqa: SIM115 (closed by the caller's generator)
+    except FileNotFoundError:
+        raise CftError(f"{path}: file not found") from None
+
+
+def iter_json_list(path: str | os.PathLike, what: str = "rows") -> Iterator[Any]:
+    """The rows of a JSON list file, one at a time.
+
+    Files this package writes hold one row per line, so they stream in
+    constant memory; any other layout is parsed whole (``read_json_list``).
+    A missing, empty or non-JSON file is an error here, before any row.
+    """
+    path = Path(path)
+    f = _open(path)
+    ok, first = _streamable(f, b"[\n")
+    if not ok:
+        f.close()
+        return iter(read_json_list(path, what))
+    if not first:
+        f.close()
+        raise CftError(f"{path}: the list of {what} is empty")
+
+    def rows() -> Iterator[Any]:
+        with f:
+            yield first[0]
+            yield from _row_lines(f, path, 2)
+
+    return rows()
+
+
+def open_results_file(path: str | os.PathLike) -> tuple[dict, Iterator[dict]]:
+    """``(metadata, rows)`` of a chunk or merged file; rows stream when the layout allows."""
+    path = Path(path)
+    f = _open(path)
+    head = f.readline()
+    if head.startswith(b'{"metadata":') and head.endswith(b",\n"):
+        ok, first = _streamable(f, b'"results":[\n')
+        if ok:
+            try:
+                metadata = orjson.loads(head[len(b'{"metadata":'):-2])
+            except orjson.JSONDecodeError as e:
+                f.close()
+                raise CftError(f"{path}: metadata is not valid JSON: {e}") from None
+
+            def rows() -> Iterator[dict]:
+                with f:
+                    yield from first
+                    yield from _row_lines(f, path, 3)
+
+            return metadata, rows()
+    f.close()
+    data = read_json(path)
+    if not isinstance(data, dict) or not isinstance(data.get("results"), list):
+        raise CftError(f"{path}: expected {{'metadata': {{...}}, 'results': [...]}}")
+    return data.get("metadata") or {}, iter(data["results"])
 
 
 @contextlib.contextmanager

@@ -8,7 +8,7 @@ import pytest
 from helpers import write_chunks, write_input
 
 from cft.errors import CftError
-from cft.filter import BOTH_ALL_CORRECT, BOTH_ALL_WRONG, KEPT, decide, filter_rows, load_merged
+from cft.filter import BOTH_ALL_CORRECT, BOTH_ALL_WRONG, KEPT, decide, filter_rows, open_merged
 from cft.merge import merge_chunks
 
 # problem i: (qwen25 correct of 4, qwen3 correct of 4) and whether it is kept
@@ -89,15 +89,34 @@ def test_solutions_of_another_input_are_refused(merged, tmp_path):
     other = tmp_dir / "other.json"
     write_input(other, len(CASES) + 1)
     with pytest.raises(CftError, match="generated from another input"):
-        load_merged(tmp_dir / "qwen25.json", "qwen25", other, "f" * 64)
+        open_merged(tmp_dir / "qwen25.json", "qwen25", other, "f" * 64)
     r, out = run_filter(tmp_dir, other)
     assert r.returncode == 1 and "another input" in r.stderr
 
 
 def test_ground_truth_mismatch_is_refused():
     original = [{"problem": "q", "answer": "1"}]
-    res = {"qwen25": {0: {"index": 0, "ground_truth": "2", "solutions": []}},
-           "qwen3": {0: {"index": 0, "ground_truth": "1", "solutions": []}}}
+    res = {"qwen25": iter([{"index": 0, "ground_truth": "2", "solutions": []}]),
+           "qwen3": iter([{"index": 0, "ground_truth": "1", "solutions": []}])}
     rows, _ = filter_rows(original, res)
     with pytest.raises(CftError, match="graded against '2'"):
+        list(rows)
+
+
+def test_streams_refuse_bad_order_and_extra_rows(merged):
+    tmp_path, inp = merged
+    data = orjson.loads((tmp_path / "qwen3.json").read_bytes())
+    data["results"][3], data["results"][4] = data["results"][4], data["results"][3]
+    (tmp_path / "qwen3.json").write_bytes(orjson.dumps(data))  # a whole-file layout: parsed, not streamed
+    r, out = run_filter(tmp_path, inp)
+    assert r.returncode == 1 and "problem 3 is missing from the qwen3 solutions" in r.stderr
+    assert not out.exists()
+    r, out = run_filter(tmp_path, inp, "--allow_partial")
+    assert r.returncode == 1 and "index 3 appears twice or out of order (after 4)" in r.stderr
+    assert not out.exists()
+    original = [{"problem": "q", "answer": "1"}]
+    rows, _ = filter_rows(original, {"qwen25": iter([{"index": 0, "ground_truth": "1", "solutions": []}]),
+                                     "qwen3": iter([{"index": 0, "ground_truth": "1", "solutions": []},
+                                                    {"index": 1, "ground_truth": "1", "solutions": []}])})
+    with pytest.raises(CftError, match="qwen3 solutions have index 1, but original has only 1 rows"):
         list(rows)

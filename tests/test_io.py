@@ -11,7 +11,14 @@ import pytest
 
 from cft.errors import CftError
 from cft.inputs import load_problems
-from cft.jsonio import read_json, read_json_list, write_json_list
+from cft.jsonio import (
+    iter_json_list,
+    open_results_file,
+    read_json,
+    read_json_list,
+    write_json_list,
+    write_results_file,
+)
 
 WRITER = """
 import sys, time
@@ -138,3 +145,28 @@ def test_bad_row_is_named(tmp_path, row, message):
     path.write_bytes(orjson.dumps([{"problem": "ok", "answer": "1"}, row]))
     with pytest.raises(CftError, match=message):
         load_problems(path)
+
+
+def test_streaming_readers_match_whole_parses(tmp_path):
+    rows = [{"i": i, "text": "a,\nb ]" * i} for i in range(50)]
+    write_json_list(tmp_path / "rows.json", rows)
+    assert list(iter_json_list(tmp_path / "rows.json")) == rows == read_json_list(tmp_path / "rows.json")
+    (tmp_path / "other.json").write_bytes(orjson.dumps(rows, option=orjson.OPT_INDENT_2))  # another layout
+    assert list(iter_json_list(tmp_path / "other.json")) == rows
+    write_results_file(tmp_path / "res.json", {"m": 1}, rows)
+    meta, it = open_results_file(tmp_path / "res.json")
+    assert meta == {"m": 1} and list(it) == rows
+    (tmp_path / "res2.json").write_bytes(orjson.dumps({"metadata": {"m": 2}, "results": rows}))
+    meta, it = open_results_file(tmp_path / "res2.json")
+    assert meta == {"m": 2} and list(it) == rows
+
+
+def test_streaming_reader_catches_truncation(tmp_path):
+    write_json_list(tmp_path / "rows.json", [{"i": i} for i in range(10)])
+    data = (tmp_path / "rows.json").read_bytes()
+    (tmp_path / "cut.json").write_bytes(data[: len(data) // 2])
+    with pytest.raises(CftError, match="truncated"):
+        list(iter_json_list(tmp_path / "cut.json"))
+    (tmp_path / "cut2.json").write_bytes(data[:-4])  # cut mid-row
+    with pytest.raises(CftError, match="cut2.json"):
+        list(iter_json_list(tmp_path / "cut2.json"))

@@ -74,7 +74,8 @@ def test_full_pipeline_unattended(tiny_model, tmp_path):
     # the summary a person reads at the end
     summary = r.stdout.split("=== summary ===")[1]
     assert "problems in               : 6" in summary and f"kept                      : {len(expected)}" in summary
-    assert f"critique rows             : {len(critique)}" in summary and "deepscaler_critique_formatted.parquet" in summary
+    assert f"critique rows             : {len(critique)}" in summary
+    assert "deepscaler_critique_formatted.parquet" in summary
 
     # a rerun finds every chunk done and re-derives steps 2-5
     r2 = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False, stdin=subprocess.DEVNULL)
