@@ -17,7 +17,7 @@ from pathlib import Path
 from cft import cli, paths
 from cft.chunks import chunk_filename
 from cft.errors import CftError
-from cft.generation import RunConfig, plan, run
+from cft.generation import RunConfig, plan, run, start_grading_pool
 from cft.models import MODELS, TEMPLATES, get_model
 from cft.report import print_summary
 
@@ -78,14 +78,15 @@ def main():
     if work.todo and not args.dry_run:
         from cft.engine import load_llm, sampling_params
 
-        llm = load_llm(config.model_path, seed=config.seed, max_model_len=config.max_model_len,
-                       tensor_parallel_size=args.tensor_parallel_size,
-                       gpu_memory_utilization=args.gpu_memory_utilization, dtype=args.dtype,
-                       enforce_eager=args.enforce_eager)
-        s = config.sampling()
-        params = sampling_params(n=s["n"], temperature=s["temperature"], top_p=s["top_p"],
-                                 max_tokens=s["max_tokens"], stop=s["stop"])
-        reports = run(work, llm, params, grading_workers=args.grading_workers)
+        with start_grading_pool(args.grading_workers) as pool:  # warms up while the engine loads
+            llm = load_llm(config.model_path, seed=config.seed, max_model_len=config.max_model_len,
+                           tensor_parallel_size=args.tensor_parallel_size,
+                           gpu_memory_utilization=args.gpu_memory_utilization, dtype=args.dtype,
+                           enforce_eager=args.enforce_eager)
+            s = config.sampling()
+            params = sampling_params(n=s["n"], temperature=s["temperature"], top_p=s["top_p"],
+                                     max_tokens=s["max_tokens"], stop=s["stop"])
+            reports = run(work, llm, params, grading_workers=args.grading_workers, pool=pool)
     samples = sum(r.samples for r in reports)
     correct = sum(r.correct for r in reports)
     gen_s = sum(r.generate_s for r in reports)

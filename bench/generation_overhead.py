@@ -5,6 +5,7 @@ Same prompts, same sampling parameters, same engine:
   bare   LLM.generate on each chunk's prompts, outputs discarded
   ours   cft.generation.run: the same generate call per chunk, plus grading in a
          process pool and the atomic chunk-file writes in a background thread
+         (the pool starts while the engine loads, as in generate_solutions.py)
 
 Rounds alternate (bare, ours, bare, ours, ...) after a warm-up, and the
 throughput ratio ours / bare (output tokens per second) is printed last;
@@ -45,7 +46,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from cft.engine import generate, load_llm, sampling_params
-    from cft.generation import RunConfig, plan, run
+    from cft.generation import RunConfig, plan, run, start_grading_pool
     from cft.models import get_model, get_template
     from cft.tiny_model import build_tiny_model
 
@@ -63,6 +64,7 @@ def main() -> None:
                          temperature=0.7, top_p=0.95, max_tokens=args.max_tokens, seed=0,
                          prompt_template=args.template, max_model_len=max_model_len)
 
+    pool = start_grading_pool(args.grading_workers)  # as generate_solutions.py: warmed while the engine loads
     llm = load_llm(model_path, seed=0, max_model_len=max_model_len, enforce_eager=args.enforce_eager)
     params = sampling_params(n=args.num_samples, temperature=0.7, top_p=0.95, max_tokens=args.max_tokens,
                              stop=list(get_template(args.template).stop))
@@ -79,7 +81,8 @@ def main() -> None:
         out = work / f"round{r}"
         work_plan = plan(config(out))
         t0 = time.perf_counter()
-        reports = run(work_plan, llm, params, grading_workers=args.grading_workers, log=lambda *_: None)
+        reports = run(work_plan, llm, params, grading_workers=args.grading_workers, log=lambda *_: None,
+                      pool=pool)
         ours_t += time.perf_counter() - t0
         ours_tok += sum(rep.output_tokens for rep in reports)
         assert len(list(out.glob("*.json"))) == len(jobs)
@@ -90,6 +93,7 @@ def main() -> None:
     print(f"bare LLM.generate      : {bare_tps:9.0f} output tok/s ({bare_tok:.0f} tokens, {bare_t:.1f} s)")
     print(f"generate_solutions path: {ours_tps:9.0f} output tok/s ({ours_tok:.0f} tokens, {ours_t:.1f} s)")
     print(f"throughput ratio ours / bare: {ours_tps / bare_tps:.3f} (target >= 0.97)")
+    pool.shutdown()
     shutil.rmtree(work, ignore_errors=True)
 
 

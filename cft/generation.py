@@ -188,12 +188,19 @@ def _finish_chunk(plan_: Plan, job: ChunkJob, samples, grade_parts: list[Future]
                        counts.get("correct", 0), counts)
 
 
-def run(plan_: Plan, llm, params, grading_workers: int = 2, log=print) -> list[ChunkReport]:
-    """Generate, grade and write every chunk of the plan with one engine."""
+def run(plan_: Plan, llm, params, grading_workers: int = 2, log=print, pool=None) -> list[ChunkReport]:
+    """Generate, grade and write every chunk of the plan with one engine.
+
+    ``pool``: a grading pool started (and warmed, see ``start_grading_pool``) while
+    the engine loaded; without one, a pool is started here.
+    """
+    if pool is None:
+        with start_grading_pool(grading_workers) as own:
+            return run(plan_, llm, params, grading_workers, log, own)
     from cft.engine import generate
 
     reports: list[ChunkReport] = []
-    with grading_pool(grading_workers) as pool, ThreadPoolExecutor(1) as writer:
+    with ThreadPoolExecutor(1) as writer:
         pending: list[Future] = []
         bar = tqdm(plan_.todo, desc=f"chunks of {plan_.config.spec.name}", unit="chunk")
         for job in bar:
@@ -209,6 +216,14 @@ def run(plan_: Plan, llm, params, grading_workers: int = 2, log=print) -> list[C
         for fut in pending:
             reports.append(_log(fut.result(), log))
     return reports
+
+
+def start_grading_pool(workers: int):
+    """A grading pool whose workers start importing math-verify now (e.g. while the engine loads)."""
+    pool = grading_pool(workers)
+    for _ in range(workers):
+        pool.submit(grade_batch, [(["\\boxed{1}"], "1")], 1)
+    return pool
 
 
 def _log(r: ChunkReport, log) -> ChunkReport:
