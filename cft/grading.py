@@ -200,11 +200,6 @@ def is_correct(text: str, ground_truth: str, timeout_s: float | None = DEFAULT_T
     return grade_solution(text, ground_truth, timeout_s).correct
 
 
-def answers_match(answer: str, ground_truth: str, timeout_s: float | None = DEFAULT_TIMEOUT_S) -> bool:
-    """Compare a bare answer (no box needed) with a ground truth."""
-    return is_correct(f"\\boxed{{{answer}}}", ground_truth, timeout_s)
-
-
 def grade_problem(
     texts: Sequence[str], ground_truth: str, timeout_s: float | None = DEFAULT_TIMEOUT_S
 ) -> list[Grade]:
