@@ -80,8 +80,9 @@ printf '\n%-5s %-8s %-8s %-6s %s\n' GPU done failed exit log
 for ((g = 0; g < GPUS; g++)); do
   log="$LOG_DIR/${alias_name}_gpu$g.log"
   planned=$(grep -m1 -o 'to run: \[[0-9, ]*\]' "$log" | grep -o '[0-9]\+' | wc -l)
-  written=$(grep -c '^chunk [0-9]*: [0-9]* problems' "$log")
-  skipped=$(grep -c '^chunk [0-9]*: skipped' "$log")
+  # (-o, not ^: a progress bar's carriage returns can share the line with a chunk's log line)
+  written=$(grep -o 'chunk [0-9]*: [0-9]* problems' "$log" | wc -l)
+  skipped=$(grep -o 'chunk [0-9]*: skipped' "$log" | wc -l)
   failed=$((planned - written))
   [ "${codes[$g]}" -eq 0 ] || failed_workers=$((failed_workers + 1))
   printf '%-5s %-8s %-8s %-6s %s\n' "$g" "$((written + skipped))" "$failed" "${codes[$g]}" "$log"
