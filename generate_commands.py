@@ -16,6 +16,7 @@ from pathlib import Path
 from cft import cli, paths
 from cft.chunks import num_chunks
 from cft.commands import base_command, shell_block, slurm_script
+from cft.errors import CftError
 from cft.inputs import load_rows
 from cft.models import MODELS, get_model
 
@@ -44,13 +45,13 @@ def main():
     args = p.parse_args()
 
     if args.num_gpus < 1:
-        raise cli.CftError(f"--num_gpus must be at least 1, got {args.num_gpus}")
+        raise CftError(f"--num_gpus must be at least 1, got {args.num_gpus}")
     total = num_chunks(len(load_rows(args.input_file)), args.chunk_size)
     model_paths = {}
     for item in args.model_path:
         alias, sep, path = item.partition("=")
         if not sep:
-            raise cli.CftError(f"--model_path {item!r}: expected ALIAS=PATH")
+            raise CftError(f"--model_path {item!r}: expected ALIAS=PATH")
         model_paths[get_model(alias).alias] = path
     out = []
     for name in args.models:

@@ -12,7 +12,7 @@ there and lists the gaps.
 from cft import cli, paths
 from cft.jsonio import refuse_overwrite
 from cft.merge import merge_chunks
-from cft.models import MODELS
+from cft.models import MODELS, get_model
 from cft.report import file_line, histogram_line, pct, print_summary
 
 
@@ -32,7 +32,7 @@ def main():
     dirs = {"qwen25": args.qwen25_dir, "qwen3": args.qwen3_dir}
     jobs = []
     for name in args.models:
-        spec = paths.get_model(name)
+        spec = get_model(name)
         output = paths.merged_file(spec.name, args.output_dir)
         refuse_overwrite(output, args.overwrite)
         jobs.append((spec, dirs[spec.alias], output))

@@ -7,7 +7,7 @@ import signal
 import sys
 from collections.abc import Callable
 
-from cft.errors import CftError  # noqa: F401  (re-exported for the scripts)
+from cft.errors import CftError
 
 
 def _terminate(signum, frame):

@@ -23,8 +23,8 @@ from cft.chunks import chunk_filename, chunk_range, num_chunks
 from cft.errors import CftError
 from cft.grading import grade_batch, grading_pool
 from cft.inputs import load_rows, to_problem
-from cft.jsonio import read_json, sha256_file, write_results_file
-from cft.merge import RUN_KEYS
+from cft.jsonio import sha256_file, write_results_file
+from cft.merge import RUN_KEYS, load_chunk
 from cft.models import ModelSpec, chat_messages, get_template, raw_prompt
 from cft.solutions import chunk_metadata, result_row, solution_record
 
@@ -108,12 +108,10 @@ def render_prompts(template: str, problems, model_path: str, where: str) -> list
 def _existing_matches(path: Path, expected: dict) -> str | None:
     """None if the chunk file at ``path`` is this run's; else why not."""
     try:
-        data = read_json(path)
+        data = load_chunk(path)
     except CftError as e:
         return str(e)
-    meta = data.get("metadata") if isinstance(data, dict) else None
-    if not isinstance(meta, dict) or not isinstance(data.get("results"), list):
-        return "not a chunk file"
+    meta = data["metadata"]
     for key in RUN_KEYS + ("chunk_id", "start_index", "end_index"):
         if meta.get(key) != expected[key]:
             return f"{key} is {meta.get(key)!r}, this run has {expected[key]!r}"
@@ -156,8 +154,13 @@ def plan(config: RunConfig) -> Plan:
                                "pass --overwrite to replace it, or use another --output_dir")
             result.replaced.append(cid)
         pending.append((job, problems))
+    # one pass over every chunk's problems, so the tokenizer loads once
+    prompts = render_prompts(config.prompt_template, [p for _, problems in pending for p in problems],
+                             config.model_path, str(config.input_file))
+    offset = 0
     for job, problems in pending:
-        job.prompts = render_prompts(config.prompt_template, problems, config.model_path, str(config.input_file))
+        job.prompts = prompts[offset:offset + len(problems)]
+        offset += len(problems)
         result.todo.append(job)
     return result
 
