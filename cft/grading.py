@@ -183,7 +183,10 @@ def grade_solution(
     text: str, ground_truth: str | GroundTruth, timeout_s: float | None = DEFAULT_TIMEOUT_S
 ) -> Grade:
     """Grade one solution text: extracted answer and one of ``GRADES``."""
-    answer = extract_answer(text)
+    return _grade_answer(extract_answer(text), ground_truth, timeout_s)
+
+
+def _grade_answer(answer: str | None, ground_truth: str | GroundTruth, timeout_s: float | None) -> Grade:
     if answer is None:
         return Grade(None, NO_ANSWER)
     try:
@@ -203,9 +206,21 @@ def is_correct(text: str, ground_truth: str, timeout_s: float | None = DEFAULT_T
 def grade_problem(
     texts: Sequence[str], ground_truth: str, timeout_s: float | None = DEFAULT_TIMEOUT_S
 ) -> list[Grade]:
-    """Grade all solutions of one problem, parsing the ground truth once."""
+    """Grade all solutions of one problem, parsing the ground truth once.
+
+    Samples of one problem often end in the same answer: each distinct
+    extracted answer is checked once and its grade reused (a timeout too, so
+    a pathological answer costs one deadline, not eight).
+    """
     gold = GroundTruth(ground_truth, timeout_s)
-    return [grade_solution(t, gold, timeout_s) for t in texts]
+    by_answer: dict[str | None, Grade] = {}
+    grades = []
+    for text in texts:
+        answer = extract_answer(text)
+        if answer not in by_answer:
+            by_answer[answer] = _grade_answer(answer, gold, timeout_s)
+        grades.append(by_answer[answer])
+    return grades
 
 
 def _grade_problem_args(args: tuple[Sequence[str], str, float | None]) -> list[Grade]:

@@ -146,3 +146,17 @@ def test_batch_in_processes_matches_serial():
     parallel = grade_batch(problems, workers=2)
     assert parallel == serial
     assert [g.grade for g in parallel[3]] == [CORRECT, INCORRECT, NO_ANSWER]
+
+
+def test_problem_checks_each_distinct_answer_once(monkeypatch):
+    import cft.grading as grading
+
+    checked = []
+    real = grading._matches
+    monkeypatch.setattr(grading, "_matches", lambda answer, gold: checked.append(answer) or real(answer, gold))
+    texts = [r"so \boxed{\frac{1}{2}}", r"other words \boxed{\frac{1}{2}}", r"\boxed{0.5}", r"\boxed{3}",
+             r"\boxed{3}", "no box", "still no box"]
+    grades = grade_problem(texts, "1/2")
+    assert sorted(checked) == sorted([r"\frac{1}{2}", "0.5", "3"])
+    assert grades == [grade_solution(t, "1/2") for t in texts]
+    assert [g.grade for g in grades] == [CORRECT, CORRECT, CORRECT, INCORRECT, INCORRECT, NO_ANSWER, NO_ANSWER]
