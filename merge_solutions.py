@@ -7,12 +7,11 @@ results sorted by index. A missing, duplicate, overlapping, truncated or
 mismatched chunk stops the merge and is named; --allow_partial merges what is
 there and lists the gaps.
 """
-
-
 from cft import cli, paths
 from cft.jsonio import refuse_overwrite
-from cft.merge import merge_chunks
+from cft.merge import merge_models
 from cft.models import MODELS, get_model
+from cft.regions import default_workers
 from cft.report import file_line, histogram_line, pct, print_summary
 
 
@@ -26,6 +25,8 @@ def main():
                         help="where deepscaler_<alias>_solutions.json go")
     parser.add_argument("--models", nargs="+", default=list(MODELS), help="models to merge")
     parser.add_argument("--allow_partial", action="store_true", help="merge despite missing chunks, listing them")
+    parser.add_argument("--workers", type=int, default=default_workers(),
+                        help="processes (the models merge side by side; 1: one after the other)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing merged files")
     args = parser.parse_args()
 
@@ -37,8 +38,7 @@ def main():
         refuse_overwrite(output, args.overwrite)
         jobs.append((spec, dirs[spec.alias], output))
 
-    for spec, folder, output in jobs:
-        s = merge_chunks(folder, spec.name, output, allow_partial=args.allow_partial)
+    for spec, s in zip((spec for spec, _, _ in jobs), merge_models(jobs, args.allow_partial, args.workers)):
         truncated = f"{s.truncated} ({100 * s.truncated / s.solutions:.1f}%)" if s.solutions else "0"
         print_summary(f"merged {spec.name}", [
             ("chunks", f"{s.chunks_merged} of {s.chunks_expected}"

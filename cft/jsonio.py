@@ -13,7 +13,7 @@ import contextlib
 import hashlib
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -58,19 +58,32 @@ def read_json_list(path: str | os.PathLike, what: str = "rows") -> list:
     return data
 
 
-def _parse_row(line: bytes) -> Any:
-    line = line.rstrip(b"\r\n")
-    return orjson.loads(line[:-1] if line.endswith(b",") else line)
+READ_BUFFER = 4 << 20  # rows are tens of KB; a large buffer makes line reads cheap
+
+
+def parse_row(line: bytes) -> Any:
+    """One row line of a file in our layout (``{...},`` or ``{...}``), parsed without copying it."""
+    end = len(line)
+    while end and line[end - 1] in b"\r\n":
+        end -= 1
+    if end and line[end - 1] == 44:  # ","
+        end -= 1
+    return orjson.loads(memoryview(line)[:end])
+
+
+def is_closing_line(line: bytes) -> bool:
+    """The ``]`` (list) or ``]}`` (results file) line after the last row; no row line starts with ``]``."""
+    return line[:1] == b"]"
 
 
 def _row_lines(f: IO[bytes], path: Path, line_no: int) -> Iterator[Any]:
     """Rows of a list written by ``write_rows`` (one per line), parsed one at a time."""
     for raw in f:
         line_no += 1
-        if raw.rstrip(b"\r\n") in (b"]", b"]}"):
+        if is_closing_line(raw):
             return
         try:
-            yield _parse_row(raw)
+            yield parse_row(raw)
         except orjson.JSONDecodeError as e:
             raise CftError(f"{path}: line {line_no} is not valid JSON (truncated or corrupt?): {e}") from None
     raise CftError(f"{path}: ends before its closing ']' (truncated?)")
@@ -83,10 +96,10 @@ def _streamable(f: IO[bytes], prefix: bytes) -> tuple[bool, list]:
             return False, []
     pos = f.tell()
     first = f.readline()
-    if first.rstrip(b"\r\n") in (b"]", b"]}"):
+    if is_closing_line(first):
         return True, []
     try:
-        return True, [_parse_row(first)]
+        return True, [parse_row(first)]
     except orjson.JSONDecodeError:
         f.seek(pos)
         return False, []
@@ -94,7 +107,7 @@ def _streamable(f: IO[bytes], prefix: bytes) -> tuple[bool, list]:
 
 def _open(path: Path) -> IO[bytes]:
     try:
-        return open(path, "rb")  # noqa: SIM115 (closed by the caller's generator)
+        return open(path, "rb", buffering=READ_BUFFER)  # noqa: SIM115 (closed by the caller's generator)
     except FileNotFoundError:
         raise CftError(f"{path}: file not found") from None
 
@@ -152,13 +165,23 @@ def open_results_file(path: str | os.PathLike) -> tuple[dict, Iterator[dict]]:
 
 
 @contextlib.contextmanager
-def atomic_open(path: str | os.PathLike) -> Iterator[IO[bytes]]:
-    """Open ``path`` for binary writing; it appears under its name only when the block succeeds."""
+def atomic_open(path: str | os.PathLike, start_from: str | os.PathLike | None = None) -> Iterator[IO[bytes]]:
+    """Open ``path`` for binary writing; it appears under its name only when the block succeeds.
+
+    ``start_from``: a file in the same folder that becomes the start of the
+    new file (moved, not copied); writes append to it.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs get the usual permissions
     try:
+        if start_from is not None:
+            os.close(fd)
+            os.chmod(start_from, 0o666 & ~_UMASK)
+            os.replace(start_from, tmp)
+            fd = os.open(tmp, os.O_WRONLY)
+            os.lseek(fd, 0, os.SEEK_END)
         with os.fdopen(fd, "wb", buffering=1 << 20) as f:
             yield f
             f.flush()
@@ -180,13 +203,16 @@ def _fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
-def write_rows(f: IO[bytes], rows: Iterable[Any]) -> int:
-    """Write ``rows`` to ``f`` as a JSON list, one row per line; returns the count."""
+def write_rows(f: IO[bytes], rows: Iterable[Any], encode: Callable[[Any], Any] = dumps) -> int:
+    """Write ``rows`` to ``f`` as a JSON list, one row per line; returns the count.
+
+    ``encode`` turns a row into its JSON bytes (rows already serialized pass through).
+    """
     n = 0
     f.write(b"[")
     for row in rows:
         f.write(b"\n" if n == 0 else b",\n")
-        f.write(dumps(row))
+        f.write(encode(row))
         n += 1
     f.write(b"\n]" if n else b"]")
     return n

@@ -9,15 +9,19 @@ unless ``allow_partial`` (then missing chunks are allowed and listed).
 
 from __future__ import annotations
 
+import multiprocessing
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import orjson
 from tqdm import tqdm
 
 from cft.chunks import chunk_range, format_ranges, list_chunk_files, num_chunks
 from cft.errors import CftError
 from cft.jsonio import atomic_open, dumps, read_json, write_rows
+from cft.models import ModelSpec
 from cft.solutions import result_index
 
 # Metadata fields that must agree across the chunks of one run.
@@ -41,7 +45,47 @@ class MergeSummary:
 
 def load_chunk(path: Path) -> dict:
     """Read a chunk file and check its shape; errors name the file."""
-    data = read_json(path)
+    return _checked_shape(path, read_json(path))
+
+
+def load_chunk_lines(path: Path) -> tuple[dict, list[memoryview] | None]:
+    """``load_chunk``, plus each result row's own bytes when the file is in our one-row-per-line layout.
+
+    The merge then copies those bytes instead of serializing the parsed rows
+    again; any other layout gives ``None`` and is serialized from the rows.
+    """
+    blob = _read_bytes(path)
+    view = memoryview(blob)
+    lines = []
+    pos = 0
+    while pos < len(blob):
+        end = blob.find(b"\n", pos)
+        end = len(blob) if end < 0 else end
+        lines.append((pos, end))
+        pos = end + 1
+    while lines and lines[-1][0] == lines[-1][1]:  # trailing newline(s)
+        lines.pop()
+    head = b'{"metadata":'
+    if len(lines) < 4 or not blob.startswith(head) or view[lines[0][1] - 1] != b","[0] \
+            or view[slice(*lines[1])] != b'"results":[' or view[slice(*lines[-1])] != b"]}":
+        return load_chunk(path), None
+    try:
+        metadata = orjson.loads(view[len(head):lines[0][1] - 1])
+        raws = [view[a:b - 1] if k < len(lines) - 4 else view[a:b] for k, (a, b) in enumerate(lines[2:-1])]
+        results = [orjson.loads(raw) for raw in raws]
+    except orjson.JSONDecodeError:
+        return load_chunk(path), None
+    return _checked_shape(path, {"metadata": metadata, "results": results}), raws
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return read_json(path)  # raises the CftError that names the problem
+
+
+def _checked_shape(path: Path, data) -> dict:
     if not isinstance(data, dict) or not isinstance(data.get("metadata"), dict) \
             or not isinstance(data.get("results"), list):
         raise CftError(f"{path}: not a chunk file (expected {{'metadata': {{...}}, 'results': [...]}})")
@@ -87,14 +131,13 @@ def check_chunk(path: Path, chunk_id: int, data: dict, reference: dict) -> None:
 
 
 def merge_chunks(folder: str | Path, model: str, output: str | Path, allow_partial: bool = False,
-                 progress: bool = True) -> MergeSummary:
+                 progress: bool = True, position: int | None = None) -> MergeSummary:
     folder, output = Path(folder), Path(output)
     files = list_chunk_files(folder, model)
     if not files:
         raise CftError(f"{folder}: no chunk files of model {model} ({model}_chunk_NNN.json)")
     first_id = min(files)
-    reference_data = load_chunk(files[first_id])
-    reference = reference_data["metadata"]
+    reference = load_chunk(files[first_id])["metadata"]
     expected = num_chunks(reference["input_rows"], reference["chunk_size"])
     extra = sorted(i for i in files if i >= expected)
     if extra:
@@ -115,21 +158,42 @@ def merge_chunks(folder: str | Path, model: str, output: str | Path, allow_parti
 
     with atomic_open(output) as f:
         f.write(b'{"metadata":' + dumps(metadata) + b',\n"results":')
-        write_rows(f, _stream_results(files, reference, reference_data, summary, progress))
+        write_rows(f, _stream_results(files, reference, summary, progress, position), encode=_encode)
         f.write(b"}\n")
     return summary
 
 
-def _stream_results(files: dict[int, Path], reference: dict, reference_data: dict,
-                    summary: MergeSummary, progress: bool):
+def merge_models(jobs: list[tuple[ModelSpec, str | Path, str | Path]], allow_partial: bool = False,
+                 workers: int = 1) -> list[MergeSummary]:
+    """``merge_chunks`` for each ``(model, chunk folder, output)``; side by side in processes if ``workers > 1``."""
+    if workers <= 1 or len(jobs) <= 1:
+        return [merge_chunks(folder, spec.name, output, allow_partial=allow_partial) for spec, folder, output in jobs]
+    with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(merge_chunks, folder, spec.name, output, allow_partial, True, position)
+                   for position, (spec, folder, output) in enumerate(jobs)]
+        try:
+            return [f.result() for f in futures]
+        except BaseException:
+            pool.shutdown(cancel_futures=True)
+            raise
+
+
+def _encode(row: dict | memoryview) -> bytes | memoryview:
+    return row if isinstance(row, memoryview) else dumps(row)
+
+
+def _stream_results(files: dict[int, Path], reference: dict, summary: MergeSummary, progress: bool,
+                    position: int | None):
+    """Each chunk's rows in index order: their bytes as read where the layout allows, else the row."""
     for chunk_id in tqdm(sorted(files), desc=f"merge {reference['model']}", unit="chunk",
-                         disable=not progress):
+                         disable=not progress, position=position):
         path = files[chunk_id]
-        data = reference_data if chunk_id == reference["chunk_id"] else load_chunk(path)
+        data, raws = load_chunk_lines(path)
         check_chunk(path, chunk_id, data, reference)
-        results = sorted(data["results"], key=lambda r: r["index"])
-        del data
-        for row in results:
+        results = data["results"]
+        order = sorted(range(len(results)), key=lambda k: results[k]["index"])
+        for k in order:
+            row = results[k]
             summary.problems += 1
             solutions = row["solutions"]
             summary.solutions += len(solutions)
@@ -137,4 +201,4 @@ def _stream_results(files: dict[int, Path], reference: dict, reference_data: dic
             for s in solutions:
                 summary.grades[s.get("grade", "correct" if s.get("correct") else "incorrect")] += 1
                 summary.truncated += s.get("finish_reason") == "length"
-            yield row
+            yield row if raws is None else raws[k]
