@@ -11,9 +11,10 @@ kept/removed counts by reason and each model's pass-rate distribution;
 from pathlib import Path
 
 from cft import cli, paths
-from cft.filter import filter_rows, open_merged
+from cft.filter import filter_files
 from cft.inputs import load_rows
-from cft.jsonio import refuse_overwrite, sha256_file, write_json_list
+from cft.jsonio import refuse_overwrite, sha256_file
+from cft.regions import default_workers
 from cft.report import file_line, histogram_line, pct, print_summary
 
 
@@ -26,17 +27,17 @@ def main():
     parser.add_argument("--allow_partial", action="store_true",
                         help="drop problems missing from a model's file instead of stopping")
     parser.add_argument("--analyze", action="store_true", help="also write <output>_analysis.png")
+    parser.add_argument("--workers", type=int, default=default_workers(),
+                        help="processes for large inputs (1: one process; the output is the same)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     args = parser.parse_args()
 
     refuse_overwrite(args.output_file, args.overwrite)
     original = load_rows(args.original_file)
     sha = sha256_file(args.original_file)
-    results = {}
-    for alias, path in (("qwen25", args.qwen25_file), ("qwen3", args.qwen3_file)):
-        _, results[alias] = open_merged(path, alias, args.original_file, sha)
-    rows, stats = filter_rows(original, results, args.allow_partial, args.original_file)
-    kept = write_json_list(args.output_file, rows)
+    files = {"qwen25": args.qwen25_file, "qwen3": args.qwen3_file}
+    kept, stats = filter_files(original, files, args.output_file, args.allow_partial, args.original_file, sha,
+                               args.workers)
 
     summary = [("problems in", stats.total), ("kept", pct(kept, stats.total))]
     for reason in ("both_all_correct", "both_all_wrong", "missing"):

@@ -10,9 +10,10 @@ from collections import Counter
 from pathlib import Path
 
 from cft import cli, paths
-from cft.jsonio import iter_json_list, refuse_overwrite
+from cft.jsonio import refuse_overwrite
+from cft.regions import default_workers
 from cft.report import file_line, pct, print_summary
-from cft.verl_format import format_rows, write_verl
+from cft.verl_format import format_file
 
 
 def main():
@@ -22,14 +23,15 @@ def main():
                         help="verl rows (JSON; the .parquet goes beside it)")
     parser.add_argument("--split", default="train", help="extra_info.split")
     parser.add_argument("--analyze", action="store_true", help="print label balance and prompt lengths")
+    parser.add_argument("--workers", type=int, default=default_workers(),
+                        help="processes for a large input (1: one process; the output is the same)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
     args = parser.parse_args()
 
     parquet = Path(args.output_file).with_suffix(".parquet")
     refuse_overwrite(args.output_file, args.overwrite)
     refuse_overwrite(parquet, args.overwrite)
-    rows = format_rows(iter_json_list(args.critique_file, what="critique rows"), args.split)
-    rows = write_verl(rows, args.output_file, parquet)
+    rows = format_file(args.critique_file, args.output_file, parquet, args.split, args.workers)
 
     labels = Counter(r["answer"] for r in rows)
     summary = [("rows", len(rows)), ("right", pct(labels["right"], len(rows))),

@@ -10,8 +10,9 @@ Truncated solutions are skipped unless --include_truncated.
 
 
 from cft import cli, paths
-from cft.critique import critique_rows
-from cft.jsonio import iter_json_list, refuse_overwrite, write_json_list
+from cft.critique import write_critique
+from cft.jsonio import refuse_overwrite
+from cft.regions import default_workers
 from cft.report import file_line, pct, print_summary
 
 
@@ -25,14 +26,14 @@ def main():
                         help="also use solutions cut off at max_tokens")
     parser.add_argument("--analyze", action="store_true",
                         help="print the right/wrong ratio overall, per model and per problem")
+    parser.add_argument("--workers", type=int, default=default_workers(),
+                        help="processes for a large input (1: one process; the output is the same)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     args = parser.parse_args()
 
     refuse_overwrite(args.output_file, args.overwrite)
-    filtered = iter_json_list(args.filtered_file, what="filtered problems")
-    rows, stats = critique_rows(filtered, args.max_samples_per_question, args.seed,
-                                args.include_truncated)
-    n = write_json_list(args.output_file, rows)
+    n, stats = write_critique(args.filtered_file, args.output_file, args.max_samples_per_question, args.seed,
+                              args.include_truncated, args.workers)
 
     summary = [
         ("problems", stats.problems),

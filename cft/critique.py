@@ -14,11 +14,14 @@ import random
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from tqdm import tqdm
 
+from cft import regions
 from cft.errors import CftError
 from cft.inputs import answer_of, question_of
+from cft.jsonio import iter_json_list, write_json_list
 from cft.models import get_model
 
 INSTRUCTION = (
@@ -43,6 +46,18 @@ class CritiqueStats:
     skipped_duplicate: int = 0
     no_rows: int = 0
 
+    def add(self, other: CritiqueStats) -> None:
+        """Count ``other``'s problems too (a worker's share)."""
+        self.problems += other.problems
+        self.rows += other.rows
+        self.targets.update(other.targets)
+        for model, counts in other.by_model.items():
+            self.by_model[model].update(counts)
+        self.per_problem.update(other.per_problem)
+        self.skipped_truncated += other.skipped_truncated
+        self.skipped_duplicate += other.skipped_duplicate
+        self.no_rows += other.no_rows
+
 
 def _solution_fields(row: dict) -> list[str]:
     fields = [k for k in row if k.endswith("_solutions") and isinstance(row[k], list)]
@@ -51,12 +66,14 @@ def _solution_fields(row: dict) -> list[str]:
     return fields
 
 
-def _interleave(groups: list[list[dict]]) -> list[dict]:
-    """Round-robin across the per-model lists: one of each model in turn."""
-    out: list[dict] = []
+def _interleave(groups: list[list[tuple]], limit: int) -> list[tuple]:
+    """Round-robin across the per-model lists (one of each model in turn), the first ``limit`` items."""
+    out: list[tuple] = []
     for i in range(max((len(g) for g in groups), default=0)):
         out.extend(g[i] for g in groups if i < len(g))
-    return out
+        if len(out) >= limit:
+            break
+    return out[:limit]
 
 
 def draw(row: dict, max_samples: int, seed: int, include_truncated: bool,
@@ -67,45 +84,45 @@ def draw(row: dict, max_samples: int, seed: int, include_truncated: bool,
     if question is None or truth is None or not isinstance(index, int):
         raise CftError(f"filtered row {index}: no index, question or answer")
     rng = random.Random(f"{seed}:{index}")
-    pools: dict[bool, list[list[dict]]] = {True: [], False: []}
+    pools: dict[bool, list[list[tuple]]] = {True: [], False: []}
     seen_texts: set[str] = set()
     for field_name in _solution_fields(row):
         model = get_model(field_name.removesuffix("_solutions")).name
-        by_label: dict[bool, list[dict]] = {True: [], False: []}
+        by_label: dict[bool, list[tuple]] = {True: [], False: []}
         for i, sol in enumerate(row[field_name]):
             if sol.get("finish_reason") == "length" and not include_truncated:
                 stats.skipped_truncated += 1
                 continue
             text = sol.get("text", "")
-            if text.strip() in seen_texts:
+            key = text.strip() if text[:1].isspace() or text[-1:].isspace() else text
+            if key in seen_texts:
                 stats.skipped_duplicate += 1
                 continue
-            seen_texts.add(text.strip())
-            by_label[bool(sol.get("correct"))].append(
-                {"model": model, "solution_index": i, "sol": sol})
+            seen_texts.add(key)
+            by_label[bool(sol.get("correct"))].append((model, i, sol))
         for label, items in by_label.items():
             rng.shuffle(items)
             pools[label].append(items)
     for groups in pools.values():
         rng.shuffle(groups)  # which model leads the round-robin
-    right, wrong = _interleave(pools[True]), _interleave(pools[False])
+    n_right_all, n_wrong_all = (sum(len(g) for g in pools[label]) for label in (True, False))
 
     half = max_samples // 2 + (max_samples % 2 and rng.random() < 0.5)
-    n_right = min(len(right), half)
-    n_wrong = min(len(wrong), max_samples - n_right)
-    n_right = min(len(right), max_samples - n_wrong)
-    chosen = [(c, "right") for c in right[:n_right]] + [(c, "wrong") for c in wrong[:n_wrong]]
+    n_right = min(n_right_all, half)
+    n_wrong = min(n_wrong_all, max_samples - n_right)
+    n_right = min(n_right_all, max_samples - n_wrong)
+    chosen = [(c, "right") for c in _interleave(pools[True], n_right)] + \
+        [(c, "wrong") for c in _interleave(pools[False], n_wrong)]
     rng.shuffle(chosen)
 
     stats.problems += 1
     stats.per_problem[(n_right, n_wrong)] += 1
     stats.no_rows += not chosen
     out = []
-    for c, target in chosen:
-        sol = c["sol"]
+    for (model, solution_index, sol), target in chosen:
         stats.rows += 1
         stats.targets[target] += 1
-        stats.by_model[c["model"]][target] += 1
+        stats.by_model[model][target] += 1
         out.append({
             "index": index,
             "question": question,
@@ -113,8 +130,8 @@ def draw(row: dict, max_samples: int, seed: int, include_truncated: bool,
             "ground_truth": truth,
             "target": target,
             "prompt": critique_prompt(question, sol.get("text", "")),
-            "source_model": c["model"],
-            "solution_index": c["solution_index"],
+            "source_model": model,
+            "solution_index": solution_index,
             "extracted_answer": sol.get("extracted_answer"),
         })
     return out
@@ -133,3 +150,45 @@ def critique_rows(filtered: Iterable[dict], max_samples: int = 4, seed: int = 0,
             yield from draw(row, max_samples, seed, include_truncated, stats)
 
     return rows(), stats
+
+
+def write_critique(filtered_file: str | Path, output_file: str | Path, max_samples: int = 4, seed: int = 0,
+                   include_truncated: bool = False, workers: int = 1) -> tuple[int, CritiqueStats]:
+    """Step 4 from file to file; returns the row count and the stats.
+
+    With ``workers > 1`` a large file in our layout is split into regions
+    drawn by worker processes (the draw is seeded per problem, so the output
+    is the same).
+    """
+    span = regions.row_span(filtered_file) if workers > 1 else None
+    parts = regions.split(span, regions.REGIONS_PER_WORKER * workers) if span else []
+    if len(parts) <= 1:
+        rows, stats = critique_rows(iter_json_list(filtered_file, what="filtered problems"), max_samples, seed,
+                                    include_truncated)
+        return write_json_list(output_file, rows), stats
+    if max_samples < 1:
+        raise CftError(f"--max_samples_per_question must be at least 1, got {max_samples}")
+    with regions.Parts(output_file, len(parts)) as out, \
+            regions.Pool(min(workers, len(parts)), span.end - span.start, "critique") as pool:
+        futures = [pool.submit(_critique_region, r, path, b"[" if k == 0 else None, max_samples, seed,
+                               include_truncated)
+                   for k, (r, path) in enumerate(zip(parts, out.paths))]
+        n = out.finish(lambda k: pool.result(futures[k])[0], tail=b"\n")
+    stats = CritiqueStats()
+    for fut in futures:
+        stats.add(fut.result()[1])
+    return n, stats
+
+
+def _critique_region(region: regions.Region, part: str, head: bytes | None, max_samples: int, seed: int,
+                     include_truncated: bool) -> tuple[int, CritiqueStats]:
+    stats = CritiqueStats()
+
+    def rows() -> Iterator[dict]:
+        for offset, row in regions.region_rows(region, regions.report_progress):
+            if not isinstance(row, dict):
+                raise CftError(f"{region.path}: line {regions.line_number(region.path, offset)}: "
+                               "expected an object")
+            yield from draw(row, max_samples, seed, include_truncated, stats)
+
+    return regions.write_part(part, rows(), head), stats

@@ -16,9 +16,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from cft import regions
 from cft.errors import CftError
 from cft.inputs import to_problem
-from cft.jsonio import open_results_file
+from cft.jsonio import open_results_file, write_json_list
 from cft.solutions import result_index
 
 KEPT, BOTH_ALL_CORRECT, BOTH_ALL_WRONG, MISSING = "kept", "both_all_correct", "both_all_wrong", "missing"
@@ -33,6 +34,15 @@ class FilterStats:
     hist_all: dict[str, Counter] = field(default_factory=dict)
     hist_kept: dict[str, Counter] = field(default_factory=dict)
     num_samples: dict[str, int] = field(default_factory=dict)
+
+    def add(self, other: FilterStats) -> None:
+        """Count ``other``'s problems too (a worker's share)."""
+        self.total += other.total
+        self.reasons.update(other.reasons)
+        for alias in self.aliases:
+            self.hist_all[alias].update(other.hist_all[alias])
+            self.hist_kept[alias].update(other.hist_kept[alias])
+            self.num_samples[alias] = max(self.num_samples.get(alias, 0), other.num_samples.get(alias, 0))
 
 
 def open_merged(path: str | Path, alias: str, original_file: str | Path | None = None,
@@ -76,13 +86,16 @@ def decide(correct_a: int, n_a: int, correct_b: int, n_b: int) -> str:
 
 
 def filter_rows(original: list, results: dict[str, Iterator[dict]], allow_partial: bool = False,
-                original_file: str | Path = "original") -> tuple[Iterator[dict], FilterStats]:
+                original_file: str | Path = "original", start: int = 0,
+                total: int | None = None, progress: bool = True) -> tuple[Iterator[dict], FilterStats]:
     """Kept rows (a generator) and the stats it fills as it runs.
 
     ``results`` maps each alias (``qwen25``, ``qwen3``) to its result rows in
     increasing index order (``open_merged``); the three files are walked in
-    lockstep, so memory holds one row of each.
+    lockstep, so memory holds one row of each. ``original`` may be a slice of
+    the input: rows ``start, start + 1, ...`` of ``total``.
     """
+    total = len(original) if total is None else total
     a, b = tuple(results)
     stats = FilterStats((a, b))
     for alias in results:
@@ -98,7 +111,8 @@ def filter_rows(original: list, results: dict[str, Iterator[dict]], allow_partia
         return head
 
     def rows_out() -> Iterator[dict]:
-        for index, row in enumerate(tqdm(original, desc="filter", unit="problem", mininterval=2)):
+        rows = tqdm(original, desc="filter", unit="problem", mininterval=2, disable=not progress)
+        for index, row in enumerate(rows, start):
             stats.total += 1
             pair = [take(a, index), take(b, index)]
             if pair[0] is None or pair[1] is None:
@@ -140,10 +154,94 @@ def filter_rows(original: list, results: dict[str, Iterator[dict]], allow_partia
                 out[f"{alias}_all_wrong"] = c == 0
             yield out
         for alias, head in heads.items():
-            if head is not None:
+            if head is not None and head["index"] >= total:
                 raise CftError(
                     f"{alias} solutions have index {head['index']}, but {original_file} has only "
-                    f"{len(original)} rows: solutions of another input?"
+                    f"{total} rows: solutions of another input?"
                 )
+            if head is not None:
+                raise CftError(f"{alias} solutions: index {head['index']} is out of order")
 
     return rows_out(), stats
+
+
+def filter_files(original: list, files: dict[str, str | Path], output_file: str | Path,
+                 allow_partial: bool = False, original_file: str | Path = "original",
+                 original_sha: str | None = None, workers: int = 1) -> tuple[int, FilterStats]:
+    """Step 3 from files to file; returns the kept count and the stats.
+
+    With ``workers > 1`` and large merged files in our layout, the index range
+    is cut where the first file's bytes split evenly, the other file is
+    bisected to the same indices, and each worker walks its slices of the
+    three in lockstep; the parts are joined in order.
+    """
+    results = {alias: open_merged(path, alias, original_file, original_sha)[1] for alias, path in files.items()}
+    split = _split(files, len(original), workers) if workers > 1 else None
+    if split is None:
+        rows, stats = filter_rows(original, results, allow_partial, original_file)
+        return write_json_list(output_file, rows), stats
+    for rows in results.values():
+        rows.close()
+    starts, cuts = split
+    count = len(starts) - 1
+    total_bytes = sum(c[-1] - c[0] for c in cuts.values())
+    with regions.Parts(output_file, count) as out, regions.Pool(min(workers, count), total_bytes, "filter") as pool:
+        futures = [
+            pool.submit(_filter_region, original[starts[k]:starts[k + 1]], starts[k], len(original),
+                        {alias: regions.Region(str(files[alias]), c[k], c[k + 1]) for alias, c in cuts.items()},
+                        path, b"[" if k == 0 else None, allow_partial, str(original_file))
+            for k, path in enumerate(out.paths)
+        ]
+        n = out.finish(lambda k: pool.result(futures[k])[0], tail=b"\n")
+    stats = futures[0].result()[1]
+    for fut in futures[1:]:
+        stats.add(fut.result()[1])
+    return n, stats
+
+
+def _split(files: dict[str, str | Path], rows: int, workers: int) -> tuple[list[int], dict[str, list[int]]] | None:
+    """Index bounds ``[0, ..., rows]`` and, per file, the byte offset where each bound's rows start.
+
+    None (one process) for a small file, another layout, or rows that are not in order.
+    """
+    spans = {alias: regions.row_span(path) for alias, path in files.items()}
+    if any(span is None for span in spans.values()):
+        return None
+    first, *others = spans
+    cut_regions = regions.split(spans[first], regions.REGIONS_PER_WORKER * workers)
+    if len(cut_regions) <= 1:
+        return None
+    starts = [0]
+    with open(spans[first].path, "rb") as f:
+        for region in cut_regions[1:]:
+            index, _ = regions.index_at(f, region.start)
+            if index is None or not starts[-1] < index < rows:
+                return None
+            starts.append(index)
+    cuts = {first: [r.start for r in cut_regions] + [spans[first].end]}
+    for alias in others:
+        offsets = [regions.seek_index(spans[alias], index) for index in starts[1:]]
+        if any(o is None for o in offsets) or offsets != sorted(offsets):
+            return None
+        cuts[alias] = [spans[alias].start, *offsets, spans[alias].end]
+    return starts + [rows], cuts
+
+
+def _region_results(region: regions.Region, after: int) -> Iterator[dict]:
+    """A region's result rows, each with an index above the last (``after`` before the first)."""
+    for offset, row in regions.region_rows(region, regions.report_progress):
+        index = row.get("index") if isinstance(row, dict) else None
+        if not isinstance(index, int) or not isinstance(row.get("solutions"), list):
+            raise CftError(f"{region.path}: line {regions.line_number(region.path, offset)}: "
+                           "no integer index or no solutions list")
+        if index <= after:
+            raise CftError(f"{region.path}: index {index} appears twice or out of order (after {after})")
+        after = index
+        yield row
+
+
+def _filter_region(original: list, start: int, total: int, parts: dict[str, regions.Region], path: str,
+                   head: bytes | None, allow_partial: bool, original_file: str) -> tuple[int, FilterStats]:
+    results = {alias: _region_results(region, start - 1) for alias, region in parts.items()}
+    rows, stats = filter_rows(original, results, allow_partial, original_file, start, total, progress=False)
+    return regions.write_part(path, rows, head), stats

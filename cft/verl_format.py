@@ -8,10 +8,12 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from cft import regions
 from cft.errors import CftError
-from cft.jsonio import atomic_open, write_rows
+from cft.jsonio import atomic_open, iter_json_list, write_rows
 
 DATA_SOURCE = "deepscaler_critique"
+BATCH_ROWS = 8192  # parquet row group
 REQUIRED = ("index", "question", "solution", "ground_truth", "target", "prompt", "source_model")
 
 
@@ -41,42 +43,118 @@ def to_verl(row: dict, position: int, split: str = "train") -> dict:
     }
 
 
-def format_rows(rows: Iterable[dict], split: str = "train") -> Iterator[dict]:
-    return (to_verl(row, i, split) for i, row in enumerate(rows))
+_TEXT = pa.string()
+SCHEMA = pa.schema([
+    ("data_source", _TEXT),
+    ("prompt", pa.list_(pa.struct([("role", _TEXT), ("content", _TEXT)]))),
+    ("ability", _TEXT),
+    ("reward_model", pa.struct([("style", _TEXT), ("ground_truth", _TEXT)])),
+    ("answer", _TEXT),
+    ("target", _TEXT),
+    ("extra_info", pa.struct([("split", _TEXT), ("index", pa.int64()), ("question_index", pa.int64()),
+                              ("source_model", _TEXT), ("solution", _TEXT), ("question_ground_truth", _TEXT)])),
+])
+
+
+def format_rows(rows: Iterable[dict], split: str = "train", start: int = 0) -> Iterator[dict]:
+    return (to_verl(row, i, split) for i, row in enumerate(rows, start))
+
+
+def _table(rows: list[dict], position: int) -> pa.Table:
+    try:
+        return pa.Table.from_pylist(rows, schema=SCHEMA)
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as e:
+        raise CftError(f"critique rows {position}-{position + len(rows) - 1}: cannot be stored in parquet ({e})") \
+            from None
+
+
+def _summary_row(row: dict) -> dict:
+    return {"answer": row["answer"], "source_model": row["extra_info"]["source_model"],
+            "prompt_chars": len(row["prompt"][0]["content"])}
 
 
 def write_verl(rows: Iterable[dict], json_path: str | Path, parquet_path: str | Path,
-               batch_rows: int = 8192) -> list[dict]:
+               batch_rows: int = BATCH_ROWS) -> list[dict]:
     """Stream verl rows to JSON (one per line) and parquet (row groups of ``batch_rows``), atomically.
 
     Returns the rows' labels and prompt lengths for the summary, not the rows.
     """
     seen: list[dict] = []
-    with atomic_open(json_path) as fj, atomic_open(parquet_path) as fp:
-        writer = None
+    with atomic_open(json_path) as fj, atomic_open(parquet_path) as fp, \
+            pq.ParquetWriter(fp, SCHEMA) as writer:
         batch: list[dict] = []
-
-        def flush() -> None:
-            nonlocal writer
-            table = pa.Table.from_pylist(batch, schema=writer.schema if writer else None)
-            writer = writer or pq.ParquetWriter(fp, table.schema)
-            writer.write_table(table)
-            batch.clear()
 
         def tee() -> Iterator[dict]:
             for row in rows:
                 batch.append(row)
-                seen.append({"answer": row["answer"], "source_model": row["extra_info"]["source_model"],
-                             "prompt_chars": len(row["prompt"][0]["content"])})
+                seen.append(_summary_row(row))
                 yield row
                 if len(batch) >= batch_rows:
-                    flush()
+                    writer.write_table(_table(batch, len(seen) - len(batch)))
+                    batch.clear()
 
         write_rows(fj, tee())
         fj.write(b"\n")
-        if batch or writer is None:
-            if not batch:
-                raise CftError("no critique rows to format")
-            flush()
-        writer.close()
+        if not seen:
+            raise CftError("no critique rows to format")
+        if batch:
+            writer.write_table(_table(batch, len(seen) - len(batch)))
     return seen
+
+
+def format_file(critique_file: str | Path, json_path: str | Path, parquet_path: str | Path,
+                split: str = "train", workers: int = 1) -> list[dict]:
+    """Step 5 from file to files; returns what ``write_verl`` returns.
+
+    With ``workers > 1`` a large file in our layout is split into regions that
+    worker processes format (each knows its first row's position); the main
+    process joins their JSON parts and writes their Arrow tables to parquet.
+    """
+    span = regions.row_span(critique_file) if workers > 1 else None
+    parts = regions.split(span, regions.REGIONS_PER_WORKER * workers) if span else []
+    if len(parts) <= 1:
+        rows = format_rows(iter_json_list(critique_file, what="critique rows"), split)
+        return write_verl(rows, json_path, parquet_path)
+    starts = regions.count_lines(span.path, span.start, [r.start for r in parts])
+    seen: list[dict] = []
+    with regions.Parts(json_path, len(parts)) as json_parts, regions.Parts(parquet_path, len(parts)) as tables, \
+            regions.Pool(min(workers, len(parts)), span.end - span.start, "format") as pool, \
+            atomic_open(parquet_path) as fp, pq.ParquetWriter(fp, SCHEMA) as writer:
+        futures = [pool.submit(_format_region, r, json_parts.paths[k], b"[" if k == 0 else None, tables.paths[k],
+                               split, starts[k])
+                   for k, r in enumerate(parts)]
+
+        def part_done(k: int) -> int:
+            n, part_seen = pool.result(futures[k])
+            seen.extend(part_seen)
+            if n:
+                with pa.memory_map(tables.paths[k]) as source:
+                    writer.write_table(pa.ipc.open_file(source).read_all(), row_group_size=BATCH_ROWS)
+            return n
+
+        json_parts.finish(part_done, tail=b"\n")
+        if not seen:
+            raise CftError("no critique rows to format")
+    return seen
+
+
+def _format_region(region: regions.Region, json_part: str, head: bytes | None, arrow_part: str, split: str,
+                   start: int) -> tuple[int, list[dict]]:
+    seen: list[dict] = []
+    batch: list[dict] = []
+    with pa.OSFile(arrow_part, "wb") as sink, pa.ipc.new_file(sink, SCHEMA) as arrow:
+
+        def rows() -> Iterator[dict]:
+            for position, (_, row) in enumerate(regions.region_rows(region, regions.report_progress), start):
+                out = to_verl(row, position, split)
+                batch.append(out)
+                seen.append(_summary_row(out))
+                yield out
+                if len(batch) >= BATCH_ROWS:
+                    arrow.write_table(_table(batch, position + 1 - len(batch)))
+                    batch.clear()
+
+        n = regions.write_part(json_part, rows(), head)
+        if batch:
+            arrow.write_table(_table(batch, start + n - len(batch)))
+    return n, seen
