@@ -5,18 +5,21 @@ Builds a synthetic but realistic input: N problems (40,000 at --scale 1) with
 pass rates spread like a real run (some problems easy for both models, some
 hard for both, most in between). Then runs the real scripts, each in its own
 process: merge_solutions.py, filter_solutions.py, generate_critique_data.py,
-format_critique_data.py. Peak RSS is each child's own (wait4).
+format_critique_data.py, first with --workers 1, then with --workers N (all
+cores by default), and checks that both runs write the same JSON. Peak RSS
+is the sum over a script and its worker processes, sampled every 20 ms.
 
 The floor, measured in the same run: one orjson read of every chunk file plus
 one write of the same bytes. Targets: total / floor <= 3, and peak RSS <= 2.5x
 the total input bytes.
 
-    python bench/postprocess_scale.py [--scale 0.1] [--workdir bench/out/scale] [--keep]
+    python bench/postprocess_scale.py [--scale 0.1] [--workers N] [--workdir bench/out/scale] [--keep]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
 import shutil
@@ -29,10 +32,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import orjson  # noqa: E402
+import psutil  # noqa: E402
 
 from cft.chunks import chunk_filename, chunk_range, num_chunks  # noqa: E402
 from cft.jsonio import sha256_file, write_results_file  # noqa: E402
 from cft.models import MODELS  # noqa: E402
+from cft.regions import default_workers  # noqa: E402
 from cft.solutions import chunk_metadata  # noqa: E402
 
 WORDS = ("we let the sum of roots equal so that by the theorem it follows substituting gives "
@@ -106,33 +111,27 @@ def floor(workdir: Path) -> float:
 
 
 def run_step(cmd: list[str]) -> tuple[float, int]:
-    """Wall seconds and peak RSS (bytes) of one script run in a child process."""
+    """Wall seconds and peak RSS (bytes) of one script run: the script and its workers together."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
+    peak = 0
+    tree = psutil.Process(proc.pid)
+    while proc.poll() is None:
+        with contextlib.suppress(psutil.Error):
+            rss = tree.memory_info().rss
+            for child in tree.children(recursive=True):
+                with contextlib.suppress(psutil.Error):
+                    rss += child.memory_info().rss
+            peak = max(peak, rss)
+        time.sleep(0.02)
     elapsed = time.perf_counter() - t0
-    if os.waitstatus_to_exitcode(status) != 0:
+    if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{proc.stderr.read().decode()[-2000:]}")
-    return elapsed, usage.ru_maxrss * 1024
+    return elapsed, peak
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--scale", type=float, default=1.0, help="fraction of 40,000 problems")
-    ap.add_argument("--workdir", type=Path, default=ROOT / "bench" / "out" / "scale")
-    ap.add_argument("--keep", action="store_true", help="keep the generated files")
-    args = ap.parse_args()
-    problems = max(1, int(40_000 * args.scale))
-    work = args.workdir
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-
-    t0 = time.perf_counter()
-    input_bytes = build(work, problems)
-    print(f"built {problems} problems x 8 x 2 models: {input_bytes / 1e6:.0f} MB of chunk files "
-          f"in {time.perf_counter() - t0:.0f} s")
-    t_floor = floor(work)
-
+def run_steps(work: Path, workers: int, input_bytes: int) -> tuple[float, int]:
+    """Steps 2-5 through the real scripts with ``--workers``; prints a row per step; returns total and peak."""
     py = sys.executable
     f = {name: str(work / name) for name in (
         "solutions_qwen25", "solutions_qwen3", "deepscaler_qwen25_solutions.json", "deepscaler_qwen3_solutions.json",
@@ -149,19 +148,50 @@ def main() -> None:
         ("format", [py, str(ROOT / "format_critique_data.py"), "--critique_file", f["deepscaler_critique.json"],
                     "--output_file", f["deepscaler_critique_formatted.json"]]),
     ]
+    for out in work.glob("deepscaler_*"):  # every run writes fresh files, as a first run does
+        if out.name != "deepscaler_train.json":
+            out.unlink()
     total, peak = 0.0, 0
+    print(f"--workers {workers}")
     print(f"{'step':10s} {'wall s':>8s} {'peak RSS MB':>12s} {'RSS/input':>10s}")
     for name, cmd in steps:
-        elapsed, rss = run_step(cmd)
+        elapsed, rss = run_step(cmd + ["--workers", str(workers)])
         total += elapsed
         peak = max(peak, rss)
         print(f"{name:10s} {elapsed:8.1f} {rss / 1e6:12.0f} {rss / input_bytes:10.2f}")
-    kept = len(orjson.loads((work / "deepscaler_train_filter.json").read_bytes()))
-    print(f"kept {kept} of {problems} problems")
     print(f"{'total':10s} {total:8.1f} {peak / 1e6:12.0f} {peak / input_bytes:10.2f}")
+    return total, peak
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--scale", type=float, default=1.0, help="fraction of 40,000 problems")
+    ap.add_argument("--workdir", type=Path, default=ROOT / "bench" / "out" / "scale")
+    ap.add_argument("--workers", type=int, default=default_workers(),
+                    help="--workers for the scripts (a run with --workers 1 comes first, for comparison)")
+    ap.add_argument("--keep", action="store_true", help="keep the generated files")
+    args = ap.parse_args()
+    problems = max(1, int(40_000 * args.scale))
+    work = args.workdir
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+
+    t0 = time.perf_counter()
+    input_bytes = build(work, problems)
+    print(f"built {problems} problems x 8 x 2 models: {input_bytes / 1e6:.0f} MB of chunk files "
+          f"in {time.perf_counter() - t0:.0f} s")
+    t_floor = floor(work)
+
+    single, _ = run_steps(work, 1, input_bytes)
+    digests = {p.name: sha256_file(p) for p in sorted(work.glob("deepscaler_*.json"))}
+    total, peak = run_steps(work, args.workers, input_bytes)
+    same = digests == {p.name: sha256_file(p) for p in sorted(work.glob("deepscaler_*.json"))}
+    kept = len(orjson.loads((work / "deepscaler_train_filter.json").read_bytes()))
+    print(f"kept {kept} of {problems} problems; JSON outputs of the two runs identical: {same}")
     print(f"floor (orjson read + write of {input_bytes / 1e6:.0f} MB): {t_floor:.1f} s")
-    print(f"peak RSS / input bytes: {peak / input_bytes:.2f} (target <= 2.5)")
-    print(f"ratio total / floor: {total / t_floor:.2f} (target <= 3)")
+    print(f"--workers {args.workers} total / --workers 1 total: {total / single:.2f}")
+    print(f"peak RSS / input bytes (--workers {args.workers}): {peak / input_bytes:.2f} (target <= 2.5)")
+    print(f"ratio total / floor (--workers {args.workers}): {total / t_floor:.2f} (target <= 3)")
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
 
