@@ -6,7 +6,7 @@ pass rates spread like a real run (some problems easy for both models, some
 hard for both, most in between). Then runs the real scripts, each in its own
 process: merge_solutions.py, filter_solutions.py, generate_critique_data.py,
 format_critique_data.py, first with --workers 1, then with --workers N (all
-cores by default), and checks that both runs write the same JSON. Peak RSS
+cores by default), and checks that both runs write the same bytes. Peak RSS
 is the sum over a script and its worker processes, sampled every 20 ms.
 
 The floor, measured in the same run: one orjson read of every chunk file plus
@@ -183,11 +183,11 @@ def main() -> None:
     t_floor = floor(work)
 
     single, _ = run_steps(work, 1, input_bytes)
-    digests = {p.name: sha256_file(p) for p in sorted(work.glob("deepscaler_*.json"))}
+    digests = {p.name: sha256_file(p) for p in sorted(work.glob("deepscaler_*"))}
     total, peak = run_steps(work, args.workers, input_bytes)
-    same = digests == {p.name: sha256_file(p) for p in sorted(work.glob("deepscaler_*.json"))}
+    same = digests == {p.name: sha256_file(p) for p in sorted(work.glob("deepscaler_*"))}
     kept = len(orjson.loads((work / "deepscaler_train_filter.json").read_bytes()))
-    print(f"kept {kept} of {problems} problems; JSON outputs of the two runs identical: {same}")
+    print(f"kept {kept} of {problems} problems; outputs of the two runs byte-identical: {same}")
     print(f"floor (orjson read + write of {input_bytes / 1e6:.0f} MB): {t_floor:.1f} s")
     print(f"--workers {args.workers} total / --workers 1 total: {total / single:.2f}")
     print(f"peak RSS / input bytes (--workers {args.workers}): {peak / input_bytes:.2f} (target <= 2.5)")

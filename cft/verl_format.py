@@ -14,6 +14,7 @@ from cft.jsonio import atomic_open, iter_json_list, write_rows
 
 DATA_SOURCE = "deepscaler_critique"
 BATCH_ROWS = 8192  # parquet row group
+ARROW_BATCH_ROWS = 1024  # a worker's batch: small, so many workers stay light
 REQUIRED = ("index", "question", "solution", "ground_truth", "target", "prompt", "source_model")
 
 
@@ -124,18 +125,47 @@ def format_file(critique_file: str | Path, json_path: str | Path, parquet_path: 
                                split, starts[k])
                    for k, r in enumerate(parts)]
 
+        groups = _RowGroups(writer)
+
         def part_done(k: int) -> int:
             n, part_seen = pool.result(futures[k])
             seen.extend(part_seen)
-            if n:
-                with pa.memory_map(tables.paths[k]) as source:
-                    writer.write_table(pa.ipc.open_file(source).read_all(), row_group_size=BATCH_ROWS)
+            with pa.OSFile(tables.paths[k]) as source:
+                reader = pa.ipc.open_file(source)
+                for i in range(reader.num_record_batches):
+                    groups.add(reader.get_batch(i))
             return n
 
         json_parts.finish(part_done, tail=b"\n")
         if not seen:
             raise CftError("no critique rows to format")
+        groups.flush()
     return seen
+
+
+class _RowGroups:
+    """Record batches in, parquet row groups of ``BATCH_ROWS`` out (as one process writes them)."""
+
+    def __init__(self, writer: pq.ParquetWriter):
+        self.writer = writer
+        self.pending: list[pa.RecordBatch] = []
+        self.rows = 0
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        self.pending.append(batch)
+        self.rows += batch.num_rows
+        if self.rows >= BATCH_ROWS:
+            table = pa.Table.from_batches(self.pending)
+            for start in range(0, self.rows - BATCH_ROWS + 1, BATCH_ROWS):
+                self.writer.write_table(table.slice(start, BATCH_ROWS).combine_chunks())
+            full = self.rows - self.rows % BATCH_ROWS
+            self.pending = table.slice(full).to_batches()
+            self.rows -= full
+
+    def flush(self) -> None:
+        if self.rows:
+            self.writer.write_table(pa.Table.from_batches(self.pending).combine_chunks())
+        self.pending, self.rows = [], 0
 
 
 def _format_region(region: regions.Region, json_part: str, head: bytes | None, arrow_part: str, split: str,
@@ -150,7 +180,7 @@ def _format_region(region: regions.Region, json_part: str, head: bytes | None, a
                 batch.append(out)
                 seen.append(_summary_row(out))
                 yield out
-                if len(batch) >= BATCH_ROWS:
+                if len(batch) >= ARROW_BATCH_ROWS:
                     arrow.write_table(_table(batch, position + 1 - len(batch)))
                     batch.clear()
 

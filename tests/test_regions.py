@@ -131,16 +131,11 @@ def test_steps_on_many_workers_write_what_one_writes(run_dir):
     one = run_steps(tmp, inp, tmp / "one", 1)
     many = run_steps(tmp, inp, tmp / "many", 3)
     for name in ("deepscaler_qwen25_solutions.json", "deepscaler_qwen3_solutions.json", "filtered.json",
-                 "critique.json", "formatted.json"):
+                 "critique.json", "formatted.json", "formatted.parquet"):
         assert (tmp / "many" / name).read_bytes() == (tmp / "one" / name).read_bytes(), name
-    table_one = pq.read_table(tmp / "one" / "formatted.parquet")
-    table_many = pq.read_table(tmp / "many" / "formatted.parquet")
-    assert table_many.schema == table_one.schema and table_many.equals(table_one)
-    assert table_many.to_pylist() == read_json(tmp / "many" / "formatted.json")
-    # the summaries add the workers' counts up to the single process's (the parquet size may differ)
-    assert many[:3] == one[:3]
-    assert [ln for ln in many[3].splitlines() if "parquet" not in ln] == \
-        [ln for ln in one[3].splitlines() if "parquet" not in ln]
+    table = pq.read_table(tmp / "many" / "formatted.parquet")
+    assert table.num_rows > 20 and table.to_pylist() == read_json(tmp / "many" / "formatted.json")
+    assert many == one  # the summaries add the workers' counts up to the single process's
     filtered = read_json(tmp / "many" / "filtered.json")
     assert 0 < len(filtered) < N and [r["index"] for r in filtered] == sorted({r["index"] for r in filtered})
     # nothing left behind beside the outputs
