@@ -96,6 +96,7 @@ _CHOICE = re.compile(r"^\(?([A-Ea-e])\)?[.:]?$")
 _DEGREE = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|°|\\degree")
 _THOUSANDS = re.compile(r"(?<=\d)(?:\{,\}|\\,|,\\!|\\!)(?=\d{3}\b)")
 _SPACES = re.compile(r"\s+|\\[,;:! ]|\\quad|\\qquad")
+_INTEGER = re.compile(r"([+-]?)\s*(\d+)")
 
 
 def _unwrap_text(s: str) -> str:
@@ -158,6 +159,7 @@ class GroundTruth:
         self.cleaned = _clean(self.text)
         self.plain = _plain(self.text)
         self.choice = _choice(self.text)
+        self.integer = _integer(self.cleaned)
         self.parsed: list = []
         with contextlib.suppress(_Deadline), _deadline(timeout_s):
             self.parsed = _parse(self.cleaned, _GOLD_CONFIG)
@@ -167,10 +169,21 @@ def _parse(answer: str, config) -> list:
     return parse(f"${answer}$", extraction_config=config, parsing_timeout=None)
 
 
+def _integer(s: str) -> str | None:
+    """A canonical form of a plain integer literal (``-007`` -> ``-7``), or None for anything else."""
+    m = _INTEGER.fullmatch(s)
+    if m is None:
+        return None
+    digits = m.group(2).lstrip("0") or "0"
+    return f"-{digits}" if m.group(1) == "-" and digits != "0" else digits
+
+
 def _matches(answer: str, gold: GroundTruth) -> bool:
     cleaned = _clean(answer)
     if _plain(cleaned) == gold.plain:
         return True
+    if gold.integer is not None and (integer := _integer(cleaned)) is not None:
+        return integer == gold.integer  # two integer literals: no need for math-verify
     if gold.choice is not None:
         return _choice(cleaned) == gold.choice
     if not gold.parsed:

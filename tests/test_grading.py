@@ -160,3 +160,13 @@ def test_problem_checks_each_distinct_answer_once(monkeypatch):
     assert sorted(checked) == sorted([r"\frac{1}{2}", "0.5", "3"])
     assert grades == [grade_solution(t, "1/2") for t in texts]
     assert [g.grade for g in grades] == [CORRECT, CORRECT, CORRECT, INCORRECT, INCORRECT, NO_ANSWER, NO_ANSWER]
+
+
+@pytest.mark.parametrize("text, truth, expected", [
+    (r"\boxed{007}", "7", CORRECT), (r"\boxed{-0}", "0", CORRECT), (r"\boxed{+5}", "5", CORRECT),
+    (r"\boxed{8}", "7", INCORRECT), (r"\boxed{-7}", "7", INCORRECT), (r"\boxed{70}", "7", INCORRECT),
+    (r"\boxed{" + "9" * 5000 + "}", "9" * 5000, CORRECT), (r"\boxed{" + "9" * 5000 + "}", "1", INCORRECT),
+    (r"\boxed{7.0}", "7", CORRECT), (r"\boxed{\frac{14}{2}}", "7", CORRECT),  # not integer literals: math-verify
+])
+def test_integer_answers(text, truth, expected):
+    assert grade_solution(text, truth).grade == expected

@@ -1,5 +1,6 @@
 """Step 2 on real chunk files: merge, and every way a chunk set can be wrong."""
 
+import json
 import subprocess
 import sys
 
@@ -8,6 +9,7 @@ import pytest
 from helpers import write_chunks, write_input
 
 from cft.errors import CftError
+from cft.jsonio import write_results_file
 from cft.merge import merge_chunks
 
 M = "qwen-2.5-math-7b"
@@ -55,10 +57,14 @@ def test_truncated_chunk_is_named(run_dir):
     assert not (tmp / "m.json").exists()
 
 
-def _edit(path, fn):
+def _edit(path, fn, layout="lines"):
+    """Change a chunk file; write it back one row per line (as we write) or on one line."""
     data = orjson.loads(path.read_bytes())
     fn(data)
-    path.write_bytes(orjson.dumps(data))
+    if layout == "lines":
+        write_results_file(path, data["metadata"], data["results"])
+    else:
+        path.write_bytes(orjson.dumps(data))
 
 
 @pytest.mark.parametrize("edit, message", [
@@ -70,14 +76,27 @@ def _edit(path, fn):
     (lambda d: d["results"][0].update(index=3), "index 3 lies outside chunk 1"),
     (lambda d: d["results"].pop(), "lacks 1 of its 4 rows"),
 ])
-def test_bad_chunk_is_refused(run_dir, edit, message):
+@pytest.mark.parametrize("layout", ["lines", "one line"])
+def test_bad_chunk_is_refused(run_dir, edit, message, layout):
     tmp, _, folder = run_dir
     path = folder / f"{M}_chunk_001.json"
-    _edit(path, edit)
+    _edit(path, edit, layout)
     with pytest.raises(CftError, match=message) as e:
         merge_chunks(folder, M, tmp / "m.json", progress=False)
     assert path.name in str(e.value)
     assert not (tmp / "m.json").exists()
+
+
+def test_any_chunk_layout_merges_to_the_same_bytes(run_dir):
+    """Rows in our layout are copied as read; other layouts and unsorted rows are re-serialized, same bytes."""
+    tmp, _, folder = run_dir
+    merge_chunks(folder, M, tmp / "lines.json", progress=False)
+    _edit(folder / f"{M}_chunk_000.json", lambda d: d["results"].reverse())
+    _edit(folder / f"{M}_chunk_001.json", lambda d: None, layout="one line")
+    path = folder / f"{M}_chunk_002.json"
+    path.write_text(json.dumps(orjson.loads(path.read_bytes()), indent=2, ensure_ascii=True))
+    merge_chunks(folder, M, tmp / "mixed.json", progress=False)
+    assert (tmp / "mixed.json").read_bytes() == (tmp / "lines.json").read_bytes()
 
 
 def test_chunk_out_of_range(run_dir):
