@@ -7,20 +7,26 @@ Same prompts, same sampling parameters, same engine:
          process pool and the atomic chunk-file writes in a background thread
          (the pool starts while the engine loads, as in generate_solutions.py)
 
-Rounds alternate (bare, ours, bare, ours, ...) after a warm-up, and the
-throughput ratio ours / bare (output tokens per second) is printed last;
-target >= 0.97. Default: the tiny random-weight CPU model built on the fly;
---model_path runs a real model (on a GPU machine, e.g. Qwen/Qwen2.5-Math-7B
-with --template qwen25-math-cot --max_tokens 1024).
+Rounds alternate (bare, ours, bare, ours, ...) after a warm-up; each round's
+throughput ratio ours / bare (output tokens per second) is printed, and their
+median last (target >= 0.97): on a shared machine the speed drifts between
+rounds by more than the effect measured, so the two runs of a round sit side
+by side and the median drops the rounds a neighbour disturbed.
 
-    python bench/generation_overhead.py [--problems 200] [--chunk_size 50] [--rounds 2]
+Default: the tiny random-weight CPU model built on the fly; --model_path runs
+a real model (on a GPU machine, e.g. Qwen/Qwen2.5-Math-7B with --template
+qwen25-math-cot --max_tokens 1024).
+
+    python bench/generation_overhead.py [--problems 200] [--chunk_size 50] [--rounds 5]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -29,6 +35,20 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 MATH500 = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "math500.jsonl"
+
+
+def grading_cpu(pool) -> float:
+    """CPU seconds (user + system) the grading pool's worker processes have used so far."""
+    import psutil
+
+    total = 0.0
+    for pid in list(pool._processes):  # ProcessPoolExecutor keeps no public list of its workers
+        try:
+            times = psutil.Process(pid).cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
 
 
 def main() -> None:
@@ -40,7 +60,7 @@ def main() -> None:
     ap.add_argument("--num_samples", type=int, default=8)
     ap.add_argument("--max_tokens", type=int, default=64)
     ap.add_argument("--max_model_len", type=int, default=None)
-    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--grading_workers", type=int, default=2)
     ap.add_argument("--enforce_eager", action="store_true")
     args = ap.parse_args()
@@ -71,28 +91,39 @@ def main() -> None:
     jobs = plan(config(work / "probe")).todo
     generate(llm, jobs[0].prompts[:8], params, progress=False)  # warm-up
 
-    bare_t = bare_tok = ours_t = ours_tok = 0.0
+    rounds = []  # (bare tok/s, ours tok/s) of each round: the two runs of a round are adjacent in time
+    shares = []  # grading workers' CPU seconds / (wall seconds x cores) of each "ours" run
     for r in range(args.rounds):
         t0 = time.perf_counter()
-        for job in jobs:
-            bare_tok += sum(s.num_tokens for ss in generate(llm, job.prompts, params, progress=False) for s in ss)
-        bare_t += time.perf_counter() - t0
+        tokens = sum(s.num_tokens for job in jobs for ss in generate(llm, job.prompts, params, progress=False)
+                     for s in ss)
+        bare = tokens / (time.perf_counter() - t0)
 
         out = work / f"round{r}"
         work_plan = plan(config(out))
+        cpu0 = grading_cpu(pool)
         t0 = time.perf_counter()
         reports = run(work_plan, llm, params, grading_workers=args.grading_workers, log=lambda *_: None,
                       pool=pool)
-        ours_t += time.perf_counter() - t0
-        ours_tok += sum(rep.output_tokens for rep in reports)
+        wall = time.perf_counter() - t0
+        ours = sum(rep.output_tokens for rep in reports) / wall
+        grading_share = (grading_cpu(pool) - cpu0) / (wall * (os.cpu_count() or 1))
         assert len(list(out.glob("*.json"))) == len(jobs)
+        rounds.append((bare, ours))
+        shares.append(grading_share)
+        print(f"round {r}: bare {bare:7.0f} tok/s, generate_solutions path {ours:7.0f} tok/s, "
+              f"ratio {ours / bare:.3f}; grading used {grading_share:.1%} of the machine's CPU time",
+              flush=True)
 
-    bare_tps, ours_tps = bare_tok / bare_t, ours_tok / ours_t
+    ratios = sorted(ours / bare for bare, ours in rounds)
+    median = statistics.median(ratios)
     print(f"model {model_path}; {args.problems} problems x {args.num_samples} samples, "
-          f"{len(jobs)} chunks, {args.rounds} rounds each")
-    print(f"bare LLM.generate      : {bare_tps:9.0f} output tok/s ({bare_tok:.0f} tokens, {bare_t:.1f} s)")
-    print(f"generate_solutions path: {ours_tps:9.0f} output tok/s ({ours_tok:.0f} tokens, {ours_t:.1f} s)")
-    print(f"throughput ratio ours / bare: {ours_tps / bare_tps:.3f} (target >= 0.97)")
+          f"{len(jobs)} chunks, {args.rounds} rounds")
+    print(f"bare LLM.generate      : {statistics.median(b for b, _ in rounds):9.0f} output tok/s (median)")
+    print(f"generate_solutions path: {statistics.median(o for _, o in rounds):9.0f} output tok/s (median)")
+    print(f"round ratios: {' '.join(f'{x:.3f}' for x in ratios)}")
+    print(f"grading workers' share of the machine's CPU time during the runs: median {statistics.median(shares):.1%}")
+    print(f"throughput ratio ours / bare, median of rounds: {median:.3f} (target >= 0.97)")
     pool.shutdown()
     shutil.rmtree(work, ignore_errors=True)
 
