@@ -33,4 +33,4 @@ bench: venv
 	$(PY) bench/grading_accuracy.py
 	$(PY) bench/grading_throughput.py
 	$(PY) bench/postprocess_scale.py
-	$(PY) bench/generation_overhead.py
+	$(PY) bench/generation_overhead.py --enforce_eager

@@ -1,6 +1,6 @@
 """Grading throughput: cft.grading with 1 worker and with all cores, beside bare math-verify.
 
-Builds N realistic solutions (default 20,000) from MATH-500's reference
+Builds N realistic solutions (default 8,000) from MATH-500's reference
 solutions (long chain-of-thought text ending in a box): 8 per problem, half
 with the true answer, half with a wrong one boxed at the end. Times, on the
 same pairs and in one run:
@@ -17,10 +17,11 @@ are unique, so no cache carries work from one repeat of a MATH-500 problem to
 the next; a problem's four right samples share their answer, as real samples
 often do, and cft grades that answer once.
 
-and prints solutions/s, the speedup of all cores over 1 worker (target >= 1.8
-on 2 cores) and bare / 1-worker time (target <= 1.5).
+Each repeat runs the three side by side; the speedup of all cores over 1
+worker (target >= 1.8 on 2 cores) and 1-worker / bare time (target <= 1.5) are
+the medians over the repeats.
 
-    python bench/grading_throughput.py [--n 20000]
+    python bench/grading_throughput.py [--n 8000] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -87,29 +89,38 @@ def timed_in_pool(workers: int, fn, *args):
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--n", type=int, default=20_000, help="solutions to grade")
+    ap.add_argument("--n", type=int, default=8_000, help="solutions to grade in each repeat")
+    ap.add_argument("--repeats", type=int, default=3, help="rounds of (bare, 1 worker, all cores), each in fresh pools")
     args = ap.parse_args()
     problems = build(args.n)
     n = sum(len(t) for t, _ in problems)
     chars = sum(len(s) for t, _ in problems for s in t) / n
     cores = os.cpu_count() or 1
-    print(f"{n} solutions of {len(problems)} problems, mean {chars:.0f} chars; {cores} cores")
+    print(f"{n} solutions of {len(problems)} problems, mean {chars:.0f} chars; {cores} cores; "
+          f"{args.repeats} repeats")
 
-    bare, t_bare, _ = timed_in_pool(1, lambda pool, p: pool.submit(bare_math_verify, p).result(), problems)
-    one, t_one, start_one = timed_in_pool(1, lambda pool, p: grade_batch(p, executor=pool), problems)
-    many, t_many, start_many = timed_in_pool(cores, lambda pool, p: grade_batch(p, executor=pool), problems)
-
-    assert one == many, "parallel grading differs from serial"
-    ours = [g.correct for gs in one for g in gs]
     expected = [j % 2 == 0 for texts, _ in problems for j in range(len(texts))]
-    print(f"{'bare math-verify':18s} {n / t_bare:8.0f} sol/s  ({t_bare:.1f} s)  agrees with labels "
-          f"{sum(a == b for a, b in zip(bare, expected)) / n:.1%}")
-    print(f"{'cft, 1 worker':18s} {n / t_one:8.0f} sol/s  ({t_one:.1f} s)  agrees with labels "
-          f"{sum(a == b for a, b in zip(ours, expected)) / n:.1%}")
-    print(f"{f'cft, {cores} workers':18s} {n / t_many:8.0f} sol/s  ({t_many:.1f} s)")
-    print(f"pool start (not timed above): 1 worker {start_one:.1f} s, {cores} workers {start_many:.1f} s")
-    print(f"1-worker time / bare math-verify time: {t_one / t_bare:.2f} (target <= 1.5)")
-    print(f"speedup, {cores} workers over 1: {t_one / t_many:.2f} (target >= 1.8 on 2 cores)")
+    rows = []  # seconds of (bare, 1 worker, all cores) per repeat: side by side, as the machine drifts
+    for r in range(args.repeats):
+        bare, t_bare, _ = timed_in_pool(1, lambda pool, p: pool.submit(bare_math_verify, p).result(), problems)
+        one, t_one, start_one = timed_in_pool(1, lambda pool, p: grade_batch(p, executor=pool), problems)
+        many, t_many, start_many = timed_in_pool(cores, lambda pool, p: grade_batch(p, executor=pool), problems)
+        assert one == many, "parallel grading differs from serial"
+        ours = [g.correct for gs in one for g in gs]
+        rows.append((t_bare, t_one, t_many))
+        print(f"repeat {r}: bare math-verify {n / t_bare:6.0f} sol/s (agrees with labels "
+              f"{sum(a == b for a, b in zip(bare, expected)) / n:.1%}), cft 1 worker {n / t_one:6.0f} sol/s "
+              f"(agrees {sum(a == b for a, b in zip(ours, expected)) / n:.1%}), cft {cores} workers "
+              f"{n / t_many:6.0f} sol/s; pool start (not timed) {start_one:.1f} s / {start_many:.1f} s", flush=True)
+
+    med = [statistics.median(col) for col in zip(*rows)]
+    print(f"{'bare math-verify':18s} {n / med[0]:8.0f} sol/s (median)")
+    print(f"{'cft, 1 worker':18s} {n / med[1]:8.0f} sol/s (median)")
+    print(f"{f'cft, {cores} workers':18s} {n / med[2]:8.0f} sol/s (median)")
+    print(f"1-worker time / bare math-verify time, median of repeats: "
+          f"{statistics.median(one / bare for bare, one, _ in rows):.2f} (target <= 1.5)")
+    print(f"speedup, {cores} workers over 1, median of repeats: "
+          f"{statistics.median(one / many for _, one, many in rows):.2f} (target >= 1.8 on 2 cores)")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Steps 2-5 on all cores: a file's rows split into byte regions, one worker process each.
+"""Steps 3-5 on all cores: a file's rows split into byte regions, one worker process each.
 
 Files this package writes hold one row per line (see ``jsonio``). A step that
 turns rows into rows splits its input's row lines into contiguous regions on
