@@ -8,8 +8,9 @@ joined, in order, into the one atomic output (an in-kernel copy where the OS
 has one). The output is byte for byte the one a single process writes, and
 the steps' summaries add up the workers' counts.
 
-A file in another layout, a small file or ``workers=1`` take the
-single-process path.
+A file in another layout, a small file (regions under ``MIN_REGION_BYTES``,
+16 MB; the environment variable ``CFT_MIN_REGION_BYTES`` changes it, as the
+tests do) or ``workers=1`` take the single-process path.
 """
 
 from __future__ import annotations
