@@ -168,19 +168,15 @@ def write_critique(filtered_file: str | Path, output_file: str | Path, max_sampl
         return write_json_list(output_file, rows), stats
     if max_samples < 1:
         raise CftError(f"--max_samples_per_question must be at least 1, got {max_samples}")
-    with regions.Parts(output_file, len(parts)) as out, \
-            regions.Pool(min(workers, len(parts)), span.end - span.start, "critique") as pool:
-        futures = [pool.submit(_critique_region, r, path, b"[" if k == 0 else None, max_samples, seed,
-                               include_truncated)
-                   for k, (r, path) in enumerate(zip(parts, out.paths))]
-        n = out.finish(lambda k: pool.result(futures[k])[0], tail=b"\n")
+    jobs = [(_critique_region, (r, max_samples, seed, include_truncated)) for r in parts]
+    n, shares = regions.run_parts(output_file, jobs, workers, span.end - span.start, "critique")
     stats = CritiqueStats()
-    for fut in futures:
-        stats.add(fut.result()[1])
+    for share in shares:
+        stats.add(share)
     return n, stats
 
 
-def _critique_region(region: regions.Region, part: str, head: bytes | None, max_samples: int, seed: int,
+def _critique_region(part: str, head: bytes | None, region: regions.Region, max_samples: int, seed: int,
                      include_truncated: bool) -> tuple[int, CritiqueStats]:
     stats = CritiqueStats()
 

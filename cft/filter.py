@@ -183,19 +183,14 @@ def filter_files(original: list, files: dict[str, str | Path], output_file: str 
     for rows in results.values():
         rows.close()
     starts, cuts = split
-    count = len(starts) - 1
-    total_bytes = sum(c[-1] - c[0] for c in cuts.values())
-    with regions.Parts(output_file, count) as out, regions.Pool(min(workers, count), total_bytes, "filter") as pool:
-        futures = [
-            pool.submit(_filter_region, original[starts[k]:starts[k + 1]], starts[k], len(original),
-                        {alias: regions.Region(str(files[alias]), c[k], c[k + 1]) for alias, c in cuts.items()},
-                        path, b"[" if k == 0 else None, allow_partial, str(original_file))
-            for k, path in enumerate(out.paths)
-        ]
-        n = out.finish(lambda k: pool.result(futures[k])[0], tail=b"\n")
-    stats = futures[0].result()[1]
-    for fut in futures[1:]:
-        stats.add(fut.result()[1])
+    jobs = [(_filter_region, (original[starts[k]:starts[k + 1]], starts[k], len(original),
+                              {alias: regions.Region(str(files[alias]), c[k], c[k + 1]) for alias, c in cuts.items()},
+                              allow_partial, str(original_file)))
+            for k in range(len(starts) - 1)]
+    n, shares = regions.run_parts(output_file, jobs, workers, sum(c[-1] - c[0] for c in cuts.values()), "filter")
+    stats = shares[0]
+    for share in shares[1:]:
+        stats.add(share)
     return n, stats
 
 
@@ -240,8 +235,9 @@ def _region_results(region: regions.Region, after: int) -> Iterator[dict]:
         yield row
 
 
-def _filter_region(original: list, start: int, total: int, parts: dict[str, regions.Region], path: str,
-                   head: bytes | None, allow_partial: bool, original_file: str) -> tuple[int, FilterStats]:
+def _filter_region(path: str, head: bytes | None, original: list, start: int, total: int,
+                   parts: dict[str, regions.Region], allow_partial: bool,
+                   original_file: str) -> tuple[int, FilterStats]:
     results = {alias: _region_results(region, start - 1) for alias, region in parts.items()}
     rows, stats = filter_rows(original, results, allow_partial, original_file, start, total, progress=False)
     return regions.write_part(path, rows, head), stats

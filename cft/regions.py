@@ -344,3 +344,26 @@ class Pool:
                     raise f.exception()
             if done:
                 return fut.result()
+
+
+def run_parts(output: str | os.PathLike, jobs: list[tuple[Callable, tuple]], workers: int, total_bytes: int,
+              desc: str, on_done: Callable[[int, Any], None] | None = None) -> tuple[int, list]:
+    """Run each job ``fn(part_path, head, *args) -> (rows, extra)`` in worker processes and join the parts.
+
+    Job k writes part k of the JSON list file ``output`` (job 0 with the
+    head ``[``); the parts are joined in order as they finish, atomically.
+    ``on_done(k, extra)`` runs in this process as part k is joined. Returns
+    the row count and each job's ``extra``, in order.
+    """
+    with Parts(output, len(jobs)) as parts, Pool(min(workers, len(jobs)), total_bytes, desc) as pool:
+        futures = [pool.submit(fn, path, b"[" if k == 0 else None, *args)
+                   for k, ((fn, args), path) in enumerate(zip(jobs, parts.paths))]
+
+        def joined(k: int) -> int:
+            rows, extra = pool.result(futures[k])
+            if on_done is not None:
+                on_done(k, extra)
+            return rows
+
+        n = parts.finish(joined, tail=b"\n")
+    return n, [fut.result()[1] for fut in futures]

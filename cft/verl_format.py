@@ -124,25 +124,19 @@ def format_file(critique_file: str | Path, json_path: str | Path, parquet_path: 
         return write_verl(rows, json_path, parquet_path)
     starts = regions.count_lines(span.path, span.start, [r.start for r in parts])
     seen: list[dict] = []
-    with regions.Parts(json_path, len(parts)) as json_parts, regions.Parts(parquet_path, len(parts)) as tables, \
-            regions.Pool(min(workers, len(parts)), span.end - span.start, "format") as pool, \
-            atomic_open(parquet_path) as fp, pq.ParquetWriter(fp, SCHEMA) as writer, \
-            ThreadPoolExecutor(1) as parquet_thread:
-        futures = [pool.submit(_format_region, r, json_parts.paths[k], b"[" if k == 0 else None, tables.paths[k],
-                               split, starts[k])
-                   for k, r in enumerate(parts)]
+    with regions.Parts(parquet_path, len(parts)) as tables, atomic_open(parquet_path) as fp, \
+            pq.ParquetWriter(fp, SCHEMA) as writer, ThreadPoolExecutor(1) as parquet_thread:
         groups = _RowGroups(writer)
         written: list[Future] = []
 
-        def part_done(k: int) -> int:
-            n, part_seen = pool.result(futures[k])
+        def part_done(k: int, part_seen: list[dict]) -> None:
             seen.extend(part_seen)
             written.append(parquet_thread.submit(groups.add_file, tables.paths[k]))
             if written[0].done():
                 written.pop(0).result()  # raises its error, if any
-            return n
 
-        json_parts.finish(part_done, tail=b"\n")
+        jobs = [(_format_region, (r, tables.paths[k], split, starts[k])) for k, r in enumerate(parts)]
+        regions.run_parts(json_path, jobs, workers, span.end - span.start, "format", on_done=part_done)
         for fut in written:
             fut.result()
         if not seen:
@@ -183,7 +177,7 @@ class _RowGroups:
         self.pending, self.rows = [], 0
 
 
-def _format_region(region: regions.Region, json_part: str, head: bytes | None, arrow_part: str, split: str,
+def _format_region(json_part: str, head: bytes | None, region: regions.Region, arrow_part: str, split: str,
                    start: int) -> tuple[int, list[dict]]:
     seen: list[dict] = []
     batch: list[dict] = []
