@@ -38,7 +38,7 @@ def main():
         refuse_overwrite(output, args.overwrite)
         jobs.append((spec, dirs[spec.alias], output))
 
-    for spec, s in zip((spec for spec, _, _ in jobs), merge_models(jobs, args.allow_partial, args.workers)):
+    for (spec, _, _), s in zip(jobs, merge_models(jobs, args.allow_partial, args.workers)):
         truncated = f"{s.truncated} ({100 * s.truncated / s.solutions:.1f}%)" if s.solutions else "0"
         print_summary(f"merged {spec.name}", [
             ("chunks", f"{s.chunks_merged} of {s.chunks_expected}"
@@ -48,7 +48,7 @@ def main():
             ("grades", ", ".join(f"{g} {pct(n, s.solutions)}" for g, n in s.grades.most_common())),
             ("truncated (length)", truncated),
             ("correct-of-n per problem", histogram_line(s.num_correct_hist)),
-            ("wrote", file_line(output)),
+            ("wrote", file_line(s.output)),
         ])
 
 

@@ -118,6 +118,9 @@ def test_cli_both_models_and_overwrite(tmp_path):
     r = subprocess.run(cmd, capture_output=True, text=True, cwd="/")
     assert r.returncode == 0, r.stderr
     assert "merged qwen3-4b-base" in r.stdout and "2 of 2" in r.stdout
+    blocks = r.stdout.split("== merged ")[1:]  # each model's summary names its own file
+    assert [b.split(" ==")[0] for b in blocks] == [M, "qwen3-4b-base"]
+    assert "deepscaler_qwen25_solutions.json" in blocks[0] and "deepscaler_qwen3_solutions.json" in blocks[1]
     for alias in ("qwen25", "qwen3"):
         assert len(orjson.loads((tmp_path / f"deepscaler_{alias}_solutions.json").read_bytes())["results"]) == 6
     r = subprocess.run(cmd, capture_output=True, text=True)
