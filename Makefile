@@ -6,7 +6,7 @@ REQS ?= requirements-cpu.txt
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: venv test demo lint bench clean-demo
+.PHONY: venv test demo lint bench
 
 venv: $(VENV)/.installed
 
