@@ -137,10 +137,14 @@ def draw(row: dict, max_samples: int, seed: int, include_truncated: bool,
     return out
 
 
-def critique_rows(filtered: Iterable[dict], max_samples: int = 4, seed: int = 0,
-                  include_truncated: bool = False) -> tuple[Iterator[dict], CritiqueStats]:
+def _check_max_samples(max_samples: int) -> None:
     if max_samples < 1:
         raise CftError(f"--max_samples_per_question must be at least 1, got {max_samples}")
+
+
+def critique_rows(filtered: Iterable[dict], max_samples: int = 4, seed: int = 0,
+                  include_truncated: bool = False) -> tuple[Iterator[dict], CritiqueStats]:
+    _check_max_samples(max_samples)
     stats = CritiqueStats()
 
     def rows() -> Iterator[dict]:
@@ -166,8 +170,7 @@ def write_critique(filtered_file: str | Path, output_file: str | Path, max_sampl
         rows, stats = critique_rows(iter_json_list(filtered_file, what="filtered problems"), max_samples, seed,
                                     include_truncated)
         return write_json_list(output_file, rows), stats
-    if max_samples < 1:
-        raise CftError(f"--max_samples_per_question must be at least 1, got {max_samples}")
+    _check_max_samples(max_samples)
     jobs = [(_critique_region, (r, max_samples, seed, include_truncated)) for r in parts]
     n, shares = regions.run_parts(output_file, jobs, workers, span.end - span.start, "critique")
     stats = CritiqueStats()

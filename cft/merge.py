@@ -137,7 +137,8 @@ def merge_chunks(folder: str | Path, model: str, output: str | Path, allow_parti
     if not files:
         raise CftError(f"{folder}: no chunk files of model {model} ({model}_chunk_NNN.json)")
     first_id = min(files)
-    reference = load_chunk(files[first_id])["metadata"]
+    first = load_chunk_lines(files[first_id])  # read once: the reference metadata, then merged as chunk first_id
+    reference = first[0]["metadata"]
     expected = num_chunks(reference["input_rows"], reference["chunk_size"])
     extra = sorted(i for i in files if i >= expected)
     if extra:
@@ -156,9 +157,11 @@ def merge_chunks(folder: str | Path, model: str, output: str | Path, allow_parti
                                                                   "elapsed_s", "output_tokens")}
     metadata.update(num_chunks=expected, merged_chunks=sorted(files), missing_chunks=missing)
 
+    rows = _stream_results(files, {first_id: first}, reference, summary, progress, position)
+    del first  # the stream drops it once merged
     with atomic_open(output) as f:
         f.write(b'{"metadata":' + dumps(metadata) + b',\n"results":')
-        write_rows(f, _stream_results(files, reference, summary, progress, position), encode=_encode)
+        write_rows(f, rows, encode=_encode)
         f.write(b"}\n")
     return summary
 
@@ -182,13 +185,16 @@ def _encode(row: dict | memoryview) -> bytes | memoryview:
     return row if isinstance(row, memoryview) else dumps(row)
 
 
-def _stream_results(files: dict[int, Path], reference: dict, summary: MergeSummary, progress: bool,
-                    position: int | None):
-    """Each chunk's rows in index order: their bytes as read where the layout allows, else the row."""
+def _stream_results(files: dict[int, Path], loaded: dict[int, tuple], reference: dict, summary: MergeSummary,
+                    progress: bool, position: int | None):
+    """Each chunk's rows in index order: their bytes as read where the layout allows, else the row.
+
+    ``loaded``: chunks already read (``load_chunk_lines``), by id; each is dropped once used.
+    """
     for chunk_id in tqdm(sorted(files), desc=f"merge {reference['model']}", unit="chunk",
                          disable=not progress, position=position):
         path = files[chunk_id]
-        data, raws = load_chunk_lines(path)
+        data, raws = loaded.pop(chunk_id) if chunk_id in loaded else load_chunk_lines(path)
         check_chunk(path, chunk_id, data, reference)
         results = data["results"]
         order = sorted(range(len(results)), key=lambda k: results[k]["index"])

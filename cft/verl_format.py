@@ -85,24 +85,27 @@ def write_verl(rows: Iterable[dict], json_path: str | Path, parquet_path: str | 
     seen: list[dict] = []
     with atomic_open(json_path) as fj, atomic_open(parquet_path) as fp, \
             pq.ParquetWriter(fp, SCHEMA) as writer:
-        batch: list[dict] = []
-
-        def tee() -> Iterator[dict]:
-            for row in rows:
-                batch.append(row)
-                seen.append(_summary_row(row))
-                yield row
-                if len(batch) >= batch_rows:
-                    writer.write_table(_table(batch, len(seen) - len(batch)))
-                    batch.clear()
-
-        write_rows(fj, tee())
+        write_rows(fj, _tee_tables(rows, batch_rows, writer.write_table, seen))
         fj.write(b"\n")
         if not seen:
             raise CftError("no critique rows to format")
-        if batch:
-            writer.write_table(_table(batch, len(seen) - len(batch)))
     return seen
+
+
+def _tee_tables(rows: Iterable[dict], batch_rows: int, write_table, seen: list[dict],
+                start: int = 0) -> Iterator[dict]:
+    """Pass ``rows`` (positions ``start, ...``) on, noting each in ``seen`` and writing them as Arrow
+    tables of ``batch_rows`` (the last, shorter one when the rows run out)."""
+    batch: list[dict] = []
+    for position, row in enumerate(rows, start):
+        batch.append(row)
+        seen.append(_summary_row(row))
+        yield row
+        if len(batch) >= batch_rows:
+            write_table(_table(batch, position + 1 - len(batch)))
+            batch.clear()
+    if batch:
+        write_table(_table(batch, start + len(seen) - len(batch)))
 
 
 def format_file(critique_file: str | Path, json_path: str | Path, parquet_path: str | Path,
@@ -180,20 +183,7 @@ class _RowGroups:
 def _format_region(json_part: str, head: bytes | None, region: regions.Region, arrow_part: str, split: str,
                    start: int) -> tuple[int, list[dict]]:
     seen: list[dict] = []
-    batch: list[dict] = []
     with pa.OSFile(arrow_part, "wb") as sink, pa.ipc.new_file(sink, SCHEMA) as arrow:
-
-        def rows() -> Iterator[dict]:
-            for position, (_, row) in enumerate(regions.region_rows(region, regions.report_progress), start):
-                out = to_verl(row, position, split)
-                batch.append(out)
-                seen.append(_summary_row(out))
-                yield out
-                if len(batch) >= ARROW_BATCH_ROWS:
-                    arrow.write_table(_table(batch, position + 1 - len(batch)))
-                    batch.clear()
-
-        n = regions.write_part(json_part, rows(), head)
-        if batch:
-            arrow.write_table(_table(batch, start + n - len(batch)))
+        rows = format_rows((row for _, row in regions.region_rows(region, regions.report_progress)), split, start)
+        n = regions.write_part(json_part, _tee_tables(rows, ARROW_BATCH_ROWS, arrow.write_table, seen, start), head)
     return n, seen
