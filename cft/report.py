@@ -1,10 +1,12 @@
-"""Step summaries: a titled block of aligned ``label: value`` lines on stdout."""
+"""Step summaries: a titled block of aligned ``label: value`` lines on stdout, and the same
+facts as JSON (``--summary_json``) for scripts and tests to read instead of scraping text."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 
 def human_size(num_bytes: int) -> str:
@@ -25,12 +27,36 @@ def pct(part: int, whole: int) -> str:
     return f"{part} ({100 * part / whole:.1f}%)" if whole else f"{part}"
 
 
-def print_summary(title: str, rows: Iterable[tuple[str, object]]) -> None:
+def print_summary(title: str, rows: Iterable[tuple[str, object]], json_path: str | os.PathLike | None = None,
+                  data: dict[str, Any] | None = None) -> None:
+    """Print ``rows`` under ``title``; with ``json_path``, also write ``data`` there (see ``write_summary_json``)."""
     rows = list(rows)
     width = max((len(label) for label, _ in rows), default=0)
     print(f"\n== {title} ==")
     for label, value in rows:
         print(f"  {label.ljust(width)} : {value}")
+    if json_path:
+        write_summary_json(json_path, title, data or {})
+
+
+def write_summary_json(path: str | os.PathLike, step: str, data: dict[str, Any]) -> None:
+    """Atomically write ``{"step": step, **data}``: a step's counts, timings (``*_s``) and
+    ``outputs`` (paths), in plain JSON types (Counters and Paths are converted)."""
+    from cft.jsonio import atomic_open, dumps
+
+    with atomic_open(path) as f:
+        f.write(dumps(_plain({"step": step, **data})))
+        f.write(b"\n")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [_plain(v) for v in value]
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    return value
 
 
 def histogram_line(counts: dict[int, int]) -> str:
