@@ -39,3 +39,9 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescript
 def parser(doc: str | None) -> argparse.ArgumentParser:
     """An argument parser whose --help is the script's docstring plus each flag's default."""
     return argparse.ArgumentParser(description=doc, formatter_class=HelpFormatter)
+
+
+def add_summary_json(parser: argparse.ArgumentParser) -> None:
+    """The ``--summary_json FILE`` flag every step takes (see ``cft.report.write_summary_json``)."""
+    parser.add_argument("--summary_json", default=None, metavar="FILE",
+                        help="also write the step's summary (counts, timings, outputs) as JSON to FILE")

@@ -24,9 +24,8 @@ from cft.errors import CftError
 from cft.grading import grade_batch, grading_pool
 from cft.inputs import load_rows, to_problem
 from cft.jsonio import sha256_file, write_results_file
-from cft.merge import RUN_KEYS, load_chunk
 from cft.models import ModelSpec, chat_messages, get_template, raw_prompt
-from cft.solutions import chunk_metadata, result_row, solution_record
+from cft.solutions import RUN_KEYS, chunk_metadata, load_chunk, result_row, solution_record
 
 
 @dataclass
@@ -108,15 +107,14 @@ def render_prompts(template: str, problems, model_path: str, where: str) -> list
 def _existing_matches(path: Path, expected: dict) -> str | None:
     """None if the chunk file at ``path`` is this run's; else why not."""
     try:
-        data = load_chunk(path)
+        meta, rows = load_chunk(path)
     except CftError as e:
         return str(e)
-    meta = data["metadata"]
     for key in RUN_KEYS + ("chunk_id", "start_index", "end_index"):
         if meta.get(key) != expected[key]:
             return f"{key} is {meta.get(key)!r}, this run has {expected[key]!r}"
-    if len(data["results"]) != expected["end_index"] - expected["start_index"]:
-        return f"holds {len(data['results'])} rows, expected {expected['end_index'] - expected['start_index']}"
+    if len(rows) != expected["end_index"] - expected["start_index"]:
+        return f"holds {len(rows)} rows, expected {expected['end_index'] - expected['start_index']}"
     return None
 
 

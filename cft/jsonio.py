@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import os
+import sys
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -59,50 +61,51 @@ def read_json_list(path: str | os.PathLike, what: str = "rows") -> list:
 
 
 READ_BUFFER = 4 << 20  # rows are tens of KB; a large buffer makes line reads cheap
+LIST_HEAD = b"[\n"
+RESULTS_HEAD = b'{"metadata":'  # + metadata + b",\n" + RESULTS_OPEN
+RESULTS_OPEN = b'"results":[\n'
+
+
+def note(message: str) -> None:
+    """A one-line note on stderr (the readers' word that a file takes the slow path)."""
+    print(f"note: {message}", file=sys.stderr, flush=True)
 
 
 def parse_row(line: bytes) -> Any:
     """One row line of a file in our layout (``{...},`` or ``{...}``), parsed without copying it."""
+    return orjson.loads(row_bytes(line))
+
+
+def row_bytes(line: bytes) -> memoryview:
+    """A row line's JSON value: without its newline and trailing comma."""
     end = len(line)
     while end and line[end - 1] in b"\r\n":
         end -= 1
     if end and line[end - 1] == 44:  # ","
         end -= 1
-    return orjson.loads(memoryview(line)[:end])
+    return memoryview(line)[:end]
 
 
-def is_closing_line(line: bytes) -> bool:
-    """The ``]`` (list) or ``]}`` (results file) line after the last row; no row line starts with ``]``."""
-    return line[:1] == b"]"
+def _row_lines(f: IO[bytes], path: Path, line_no: int, raw: bool, closing: bytes) -> Iterator[Any]:
+    """Rows of a list written by ``write_rows`` (one per line), parsed one at a time, up to the
+    ``closing`` line (``]``, or ``]}`` in a results file).
 
-
-def _row_lines(f: IO[bytes], path: Path, line_no: int) -> Iterator[Any]:
-    """Rows of a list written by ``write_rows`` (one per line), parsed one at a time."""
-    for raw in f:
+    ``raw``: yield ``(row, its JSON bytes)`` pairs, for writers that copy rows unchanged.
+    """
+    for line in f:
         line_no += 1
-        if is_closing_line(raw):
+        if line[:1] == b"]":  # the closing line; no row line starts with "]"
+            if line.rstrip() != closing:
+                raise CftError(f"{path}: line {line_no} should close the file with {closing.decode()!r} "
+                               "(truncated or corrupt?)")
             return
+        value = row_bytes(line)
         try:
-            yield parse_row(raw)
+            row = orjson.loads(value)
         except orjson.JSONDecodeError as e:
             raise CftError(f"{path}: line {line_no} is not valid JSON (truncated or corrupt?): {e}") from None
+        yield (row, value) if raw else row
     raise CftError(f"{path}: ends before its closing ']' (truncated?)")
-
-
-def _streamable(f: IO[bytes], prefix: bytes) -> tuple[bool, list]:
-    """Whether ``f`` opens with ``prefix`` lines then a one-line row (our layout); the row read, if any."""
-    for expected in prefix.splitlines(keepends=True):
-        if f.readline() != expected:
-            return False, []
-    pos = f.tell()
-    first = f.readline()
-    if is_closing_line(first):
-        return True, []
-    try:
-        return True, [parse_row(first)]
-    except orjson.JSONDecodeError:
-        f.seek(pos)
-        return False, []
 
 
 def _open(path: Path) -> IO[bytes]:
@@ -110,78 +113,98 @@ def _open(path: Path) -> IO[bytes]:
         return open(path, "rb", buffering=READ_BUFFER)  # noqa: SIM115 (closed by the caller's generator)
     except FileNotFoundError:
         raise CftError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise CftError(f"{path}: is a directory, expected a JSON file") from None
+    except OSError as e:
+        raise CftError(f"{path}: cannot read ({e.strerror})") from None
+
+
+def _stream(f: IO[bytes], path: Path, line_no: int, raw: bool, closing: bytes) -> Iterator[Any] | None:
+    """The rows after a header of ``line_no`` lines, if the next line is one whole row (our
+    layout) or the closing line; else None (``f`` is closed), for the caller to read it whole."""
+    first = f.readline()
+    if first[:1] != b"]" or first.rstrip() != closing:
+        value = row_bytes(first)
+        try:
+            row = orjson.loads(value)
+        except orjson.JSONDecodeError:
+            f.close()
+            return None
+        first_rows = [(row, value) if raw else row]
+    else:
+        first_rows = []
+
+    def rows() -> Iterator[Any]:
+        with f:
+            yield from first_rows
+            if first_rows:
+                yield from _row_lines(f, path, line_no + 1, raw, closing)
+
+    return rows()
+
+
+def _note_whole(path: Path, what: str) -> None:
+    note(f"{path} is not in the one-row-per-line layout: read the whole {what} into memory")
 
 
 def iter_json_list(path: str | os.PathLike, what: str = "rows") -> Iterator[Any]:
     """The rows of a JSON list file, one at a time.
 
     Files this package writes hold one row per line, so they stream in
-    constant memory; any other layout is parsed whole (``read_json_list``).
+    constant memory; any other layout is parsed whole, with a note.
     A missing, empty or non-JSON file is an error here, before any row.
     """
     path = Path(path)
     f = _open(path)
-    ok, first = _streamable(f, b"[\n")
-    if not ok:
+    rows = _stream(f, path, 1, False, b"]") if f.readline() == LIST_HEAD else None
+    if rows is None:
         f.close()
-        return iter(read_json_list(path, what))
-    if not first:
-        f.close()
+        data = read_json_list(path, what)
+        _note_whole(path, what)
+        rows = iter(data)
+    first = next(rows, None)
+    if first is None:
         raise CftError(f"{path}: the list of {what} is empty")
-
-    def rows() -> Iterator[Any]:
-        with f:
-            yield first[0]
-            yield from _row_lines(f, path, 2)
-
-    return rows()
+    return itertools.chain([first], rows)
 
 
-def open_results_file(path: str | os.PathLike) -> tuple[dict, Iterator[dict]]:
-    """``(metadata, rows)`` of a chunk or merged file; rows stream when the layout allows."""
+def open_results_file(path: str | os.PathLike, raw: bool = False) -> tuple[dict, Iterator[Any]]:
+    """``(metadata, rows)`` of a chunk or merged file (``{"metadata": {...}, "results": [...]}``).
+
+    Rows stream in our layout; any other layout is parsed whole, with a note.
+    ``raw``: rows come as ``(row, its JSON bytes)`` pairs (bytes as read in our
+    layout, re-serialized otherwise), for writers that copy rows unchanged.
+    """
     path = Path(path)
     f = _open(path)
     head = f.readline()
-    if head.startswith(b'{"metadata":') and head.endswith(b",\n"):
-        ok, first = _streamable(f, b'"results":[\n')
-        if ok:
-            try:
-                metadata = orjson.loads(head[len(b'{"metadata":'):-2])
-            except orjson.JSONDecodeError as e:
-                f.close()
-                raise CftError(f"{path}: metadata is not valid JSON: {e}") from None
-
-            def rows() -> Iterator[dict]:
-                with f:
-                    yield from first
-                    yield from _row_lines(f, path, 3)
-
-            return metadata, rows()
+    if head.startswith(RESULTS_HEAD) and head.endswith(b",\n") and f.readline() == RESULTS_OPEN:
+        try:
+            metadata = orjson.loads(head[len(RESULTS_HEAD):-2])
+        except orjson.JSONDecodeError as e:
+            f.close()
+            raise CftError(f"{path}: metadata is not valid JSON (truncated or corrupt?): {e}") from None
+        rows = _stream(f, path, 2, raw, b"]}") if isinstance(metadata, dict) else None
+        if rows is not None:
+            return metadata, rows
     f.close()
     data = read_json(path)
-    if not isinstance(data, dict) or not isinstance(data.get("results"), list):
+    if not isinstance(data, dict) or not isinstance(data.get("results"), list) \
+            or not isinstance(data.get("metadata", {}), dict):
         raise CftError(f"{path}: expected {{'metadata': {{...}}, 'results': [...]}}")
-    return data.get("metadata") or {}, iter(data["results"])
+    _note_whole(path, "results file")
+    rows = data["results"]
+    return data.get("metadata") or {}, iter([(row, dumps(row)) for row in rows] if raw else rows)
 
 
 @contextlib.contextmanager
-def atomic_open(path: str | os.PathLike, start_from: str | os.PathLike | None = None) -> Iterator[IO[bytes]]:
-    """Open ``path`` for binary writing; it appears under its name only when the block succeeds.
-
-    ``start_from``: a file in the same folder that becomes the start of the
-    new file (moved, not copied); writes append to it.
-    """
+def atomic_open(path: str | os.PathLike) -> Iterator[IO[bytes]]:
+    """Open ``path`` for binary writing; it appears under its name only when the block succeeds."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs get the usual permissions
     try:
-        if start_from is not None:
-            os.close(fd)
-            os.chmod(start_from, 0o666 & ~_UMASK)
-            os.replace(start_from, tmp)
-            fd = os.open(tmp, os.O_WRONLY)
-            os.lseek(fd, 0, os.SEEK_END)
         with os.fdopen(fd, "wb", buffering=1 << 20) as f:
             yield f
             f.flush()
@@ -203,16 +226,16 @@ def _fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
-def write_rows(f: IO[bytes], rows: Iterable[Any], encode: Callable[[Any], Any] = dumps) -> int:
+def write_rows(f: IO[bytes], rows: Iterable[Any], encoded: bool = False) -> int:
     """Write ``rows`` to ``f`` as a JSON list, one row per line; returns the count.
 
-    ``encode`` turns a row into its JSON bytes (rows already serialized pass through).
+    ``encoded``: the rows are already JSON bytes, written as they are.
     """
     n = 0
     f.write(b"[")
     for row in rows:
         f.write(b"\n" if n == 0 else b",\n")
-        f.write(encode(row))
+        f.write(row if encoded else dumps(row))
         n += 1
     f.write(b"\n]" if n else b"]")
     return n
@@ -226,13 +249,15 @@ def write_json_list(path: str | os.PathLike, rows: Iterable[Any]) -> int:
     return n
 
 
-def write_results_file(path: str | os.PathLike, metadata: dict, results: Iterable[Any]) -> int:
-    """Atomically write ``{"metadata": ..., "results": [...]}`` (chunk and merged files)."""
+def write_results_file(path: str | os.PathLike, metadata: dict, results: Iterable[Any],
+                       encoded: bool = False) -> int:
+    """Atomically write ``{"metadata": ..., "results": [...]}`` (chunk and merged files), one row per line.
+
+    ``encoded``: the rows are already JSON bytes (see ``open_results_file(raw=True)``).
+    """
     with atomic_open(path) as f:
-        f.write(b'{"metadata":')
-        f.write(dumps(metadata))
-        f.write(b',\n"results":')
-        n = write_rows(f, results)
+        f.write(RESULTS_HEAD + dumps(metadata) + b',\n"results":')
+        n = write_rows(f, results, encoded)
         f.write(b"}\n")
     return n
 

@@ -1,4 +1,9 @@
-"""Chunk file contents: solution records, result rows and chunk metadata (DESIGN.md schema)."""
+"""The chunk-file schema: solution records, result rows, chunk metadata, and the checks
+that a chunk file read back is whole and belongs to a run (docs/file-formats.md).
+
+Generation writes chunk files with these builders and reads them back on
+resume with ``load_chunk``/``check_chunk``; merge reads them with the same two.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,9 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cft.chunks import format_ranges
 from cft.errors import CftError
+from cft.jsonio import open_results_file
 
 if TYPE_CHECKING:  # grading pulls in math-verify; merge and filter need not
     from cft.grading import Grade
@@ -76,3 +83,63 @@ def result_index(path: str | Path, row_no: int, row: object) -> int:
     if not isinstance(index, int) or not isinstance(row.get("solutions"), list):
         raise CftError(f"{path}: result row {row_no} has no integer index or no solutions list")
     return index
+
+
+# Metadata fields that must agree across the chunks of one run, where present.
+RUN_KEYS = ("model", "model_path", "input_sha256", "input_rows", "chunk_size",
+            "num_samples", "sampling", "prompt_template")
+# Metadata fields a chunk file cannot do without (``input_rows`` and the rest are optional).
+REQUIRED_KEYS = ("model", "chunk_id", "chunk_size", "start_index", "end_index")
+
+
+def load_chunk(path: str | Path, raw: bool = False) -> tuple[dict, list]:
+    """``(metadata, result rows)`` of a chunk file, its shape checked; errors name the file.
+
+    ``raw``: rows as ``(row, JSON bytes)`` pairs (see ``jsonio.open_results_file``).
+    """
+    metadata, rows = open_results_file(path, raw=raw)
+    missing = [k for k in REQUIRED_KEYS if not isinstance(metadata.get(k), str if k == "model" else int)]
+    if missing:
+        raise CftError(f"{path}: not a chunk file: metadata lacks {', '.join(missing)}")
+    return metadata, list(rows)
+
+
+def check_chunk(path: str | Path, chunk_id: int, metadata: dict, rows: list, reference: dict,
+                input_rows: int | None = None, last_id: int | None = None) -> None:
+    """Chunk ``chunk_id`` of the run of ``reference`` (another chunk's metadata), holding exactly
+    the rows ``[start, end)`` its id implies, each once; errors name the file.
+
+    The range comes from the input's row count (``input_rows``, else the
+    metadata's); without one, a chunk is full-size unless it is ``last_id``.
+    """
+    for key in RUN_KEYS:
+        if metadata.get(key) != reference.get(key):
+            raise CftError(f"{path}: chunk {chunk_id} comes from another run: {key} is {metadata.get(key)!r}, "
+                           f"chunk {reference['chunk_id']} has {reference.get(key)!r}")
+    if metadata["chunk_id"] != chunk_id:
+        raise CftError(f"{path}: file name says chunk {chunk_id}, metadata says chunk {metadata['chunk_id']}")
+    size = metadata["chunk_size"]
+    start = chunk_id * size
+    input_rows = input_rows if input_rows is not None else metadata.get("input_rows")
+    if isinstance(input_rows, int):
+        end = min(start + size, input_rows)
+    elif chunk_id == last_id:
+        end = metadata["end_index"] if start < metadata["end_index"] <= start + size else start + size
+    else:
+        end = start + size
+    if (metadata["start_index"], metadata["end_index"]) != (start, end):
+        raise CftError(f"{path}: chunk {chunk_id} covers [{metadata['start_index']}, {metadata['end_index']}), "
+                       f"expected [{start}, {end}) for chunk size {size}")
+    seen: set[int] = set()
+    for row_no, row in enumerate(rows):
+        index = result_index(path, row_no, row[0] if isinstance(row, tuple) else row)
+        if index in seen:
+            raise CftError(f"{path}: index {index} appears twice in chunk {chunk_id}")
+        if not start <= index < end:
+            raise CftError(f"{path}: index {index} lies outside chunk {chunk_id}'s range [{start}, {end}) "
+                           "(overlapping chunks?)")
+        seen.add(index)
+    if len(seen) != end - start:
+        absent = sorted(set(range(start, end)) - seen)
+        raise CftError(f"{path}: chunk {chunk_id} lacks {len(absent)} of its {end - start} rows "
+                       f"(indices {format_ranges(absent[:20])}{'...' if len(absent) > 20 else ''})")

@@ -21,8 +21,7 @@ from cft.jsonio import (
 )
 
 WRITER = """
-import sys, time
-sys.path.insert(0, {root!r})
+import time
 from cft.jsonio import write_json_list
 
 def rows():
@@ -39,10 +38,8 @@ print("done", flush=True)
 
 
 def test_kill_9_mid_write_leaves_no_torn_file(tmp_path):
-    from conftest import ROOT
-
     target = tmp_path / "out.json"
-    proc = subprocess.Popen([sys.executable, "-c", WRITER.format(root=str(ROOT), path=str(target))],
+    proc = subprocess.Popen([sys.executable, "-c", WRITER.format(path=str(target))],
                             stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "writing"
     time.sleep(0.2)
@@ -170,3 +167,30 @@ def test_streaming_reader_catches_truncation(tmp_path):
     (tmp_path / "cut2.json").write_bytes(data[:-4])  # cut mid-row
     with pytest.raises(CftError, match="cut2.json"):
         list(iter_json_list(tmp_path / "cut2.json"))
+
+
+def test_other_layouts_are_read_whole_with_a_note(tmp_path, capsys):
+    rows = [{"i": i} for i in range(3)]
+    write_json_list(tmp_path / "ours.json", rows)
+    write_results_file(tmp_path / "ours_res.json", {"m": 1}, rows)
+    assert list(iter_json_list(tmp_path / "ours.json")) == rows
+    assert list(open_results_file(tmp_path / "ours_res.json")[1]) == rows
+    assert capsys.readouterr().err == ""  # our layout streams, silently
+    (tmp_path / "pretty.json").write_bytes(orjson.dumps(rows, option=orjson.OPT_INDENT_2))
+    (tmp_path / "pretty_res.json").write_bytes(orjson.dumps({"metadata": {}, "results": rows},
+                                                           option=orjson.OPT_INDENT_2))
+    assert list(iter_json_list(tmp_path / "pretty.json")) == rows
+    assert list(open_results_file(tmp_path / "pretty_res.json")[1]) == rows
+    notes = capsys.readouterr().err.splitlines()
+    assert len(notes) == 2 and all(n.startswith("note: ") and "one-row-per-line" in n for n in notes)
+    assert "pretty.json" in notes[0] and "pretty_res.json" in notes[1]
+
+
+def test_raw_rows_are_the_bytes_written(tmp_path):
+    rows = [{"i": i, "s": "é"} for i in range(4)]
+    write_results_file(tmp_path / "r.json", {}, rows)
+    _, pairs = open_results_file(tmp_path / "r.json", raw=True)
+    pairs = list(pairs)
+    assert [p[0] for p in pairs] == rows and [bytes(p[1]) for p in pairs] == [orjson.dumps(r) for r in rows]
+    write_results_file(tmp_path / "copy.json", {}, (p[1] for p in pairs), encoded=True)
+    assert (tmp_path / "copy.json").read_bytes() == (tmp_path / "r.json").read_bytes()

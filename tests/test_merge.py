@@ -126,3 +126,71 @@ def test_cli_both_models_and_overwrite(tmp_path):
     r = subprocess.run(cmd, capture_output=True, text=True)
     assert r.returncode == 1 and "--overwrite" in r.stderr and "Traceback" not in r.stderr
     assert subprocess.run(cmd + ["--overwrite"], capture_output=True).returncode == 0
+
+
+def _drop_input_rows(folder):
+    for path in sorted(folder.glob("*.json")):
+        _edit(path, lambda d: d["metadata"].pop("input_rows", None))
+
+
+def test_chunks_without_input_rows_merge(run_dir):
+    """input_rows is optional in the chunk schema: the count comes from the input file, else the chunks."""
+    tmp, inp, folder = run_dir
+    merge_chunks(folder, M, tmp / "with.json", progress=False)
+    _drop_input_rows(folder)
+    s = merge_chunks(folder, M, tmp / "without.json", progress=False)
+    assert (s.chunks_expected, s.problems) == (3, 10) and "chunk 2 is taken as the last one" in s.notes[0]
+    s = merge_chunks(folder, M, tmp / "given.json", progress=False, input_rows=10)
+    assert s.notes == []
+    rows = [orjson.loads((tmp / f).read_bytes())["results"] for f in ("with.json", "without.json", "given.json")]
+    assert rows[0] == rows[1] == rows[2]
+
+
+def test_chunks_without_input_rows_still_refuse_gaps(run_dir):
+    tmp, inp, folder = run_dir
+    _drop_input_rows(folder)
+    (folder / f"{M}_chunk_001.json").unlink()
+    with pytest.raises(CftError, match=r"1 of 3 chunks .* missing: 1"):
+        merge_chunks(folder, M, tmp / "m.json", progress=False)
+    # the last chunk missing: only the input file can tell
+    write_chunks(folder, M, inp, [i % 5 for i in range(10)], chunk_size=4, only=[1])
+    _drop_input_rows(folder)
+    (folder / f"{M}_chunk_002.json").unlink()
+    merge_chunks(folder, M, tmp / "m.json", progress=False)  # chunks 0-1 look whole
+    with pytest.raises(CftError, match=r"1 of 3 chunks .* missing: 2"):
+        merge_chunks(folder, M, tmp / "m2.json", progress=False, input_rows=10)
+    # a short chunk that is not the last one is refused
+    _edit(folder / f"{M}_chunk_000.json", lambda d: (d["results"].pop(), d["metadata"].update(end_index=3)))
+    with pytest.raises(CftError, match=r"chunk_000.json: chunk 0 covers \[0, 3\), expected \[0, 4\)"):
+        merge_chunks(folder, M, tmp / "m3.json", progress=False)
+
+
+@pytest.mark.parametrize("chunk", [0, 1, 2])
+@pytest.mark.parametrize("cut", [10, 300, 0.5, -3, -2])
+def test_every_truncated_or_corrupt_chunk_is_named(run_dir, chunk, cut):
+    """Cut anywhere (header, mid-row, before the closing bracket): the error names that very file."""
+    tmp, _, folder = run_dir
+    path = folder / f"{M}_chunk_{chunk:03d}.json"
+    data = path.read_bytes()
+    at = int(len(data) * cut) if isinstance(cut, float) else cut
+    path.write_bytes(data[:at])
+    with pytest.raises(CftError) as e:
+        merge_chunks(folder, M, tmp / "m.json", progress=False)
+    assert str(e.value).startswith(str(path)), str(e.value)
+    assert not (tmp / "m.json").exists()
+
+
+def test_merge_cli_reads_the_input_file(run_dir):
+    from conftest import ROOT
+
+    tmp, inp, folder = run_dir
+    _drop_input_rows(folder)
+    (folder / f"{M}_chunk_002.json").unlink()
+    cmd = [sys.executable, str(ROOT / "merge_solutions.py"), "--qwen25_dir", str(folder), "--models", "qwen25",
+           "--output_dir", str(tmp), "--summary_json", str(tmp / "summary.json")]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    summary = orjson.loads((tmp / "summary.json").read_bytes())
+    assert summary["models"][M]["chunks_expected"] == 2 and "taken as the last one" in summary["models"][M]["notes"][0]
+    r = subprocess.run(cmd + ["--overwrite", "--input_file", str(inp)], capture_output=True, text=True)
+    assert r.returncode == 1 and r.stderr.startswith("error: ") and "missing: 2" in r.stderr
