@@ -1,32 +1,40 @@
-# make test : create .venv (CPU vLLM) if needed, then run the tests
 # make demo : create .venv if needed, then run the whole pipeline on the shipped sample
+# make test : create .venv and the test tools if needed, then lint and run the tests
+# make bench: the benchmarks under bench/ (figures in bench/RESULTS.md)
 # make venv REQS=requirements.txt : the GPU install instead of the CPU one
 VENV ?= .venv
 REQS ?= requirements-cpu.txt
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: venv test demo lint bench
+.PHONY: venv test-venv test demo lint bench
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: $(REQS) requirements-common.txt
+$(VENV)/.installed: $(REQS) requirements-common.txt pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q -U pip
 	$(PY) -m pip install -r $(REQS)
+	$(PY) -m pip install -q --no-deps -e .
 	@# PyPI's torchvision/torchaudio/torchcodec do not load beside the CPU torch
 	@# ("operator torchvision::nms does not exist"); transformers and vLLM work without them.
 	if [ "$(REQS)" = requirements-cpu.txt ]; then $(PY) -m pip uninstall -y -q torchvision torchaudio torchcodec; fi
 	touch $@
 
-test: venv
+test-venv: $(VENV)/.test-installed
+
+$(VENV)/.test-installed: $(VENV)/.installed requirements-test.txt
+	$(PY) -m pip install -q -r requirements-test.txt
+	touch $@
+
+test: test-venv
 	$(PY) -m ruff check .
 	$(PY) -m pytest $(PYTEST_ARGS) tests
 
 demo: venv
 	PATH="$(abspath $(VENV))/bin:$$PATH" ./run_full_pipeline.sh --demo --yes
 
-lint: venv
+lint: test-venv
 	$(PY) -m ruff check .
 
 bench: venv

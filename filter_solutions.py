@@ -8,13 +8,13 @@ kept/removed counts by reason and each model's pass-rate distribution;
 --analyze also writes a histogram PNG beside the output.
 """
 
+import time
 from pathlib import Path
 
 from cft import cli, paths
 from cft.filter import filter_files
 from cft.inputs import load_rows
 from cft.jsonio import refuse_overwrite, sha256_file
-from cft.regions import default_workers
 from cft.report import file_line, histogram_line, pct, print_summary
 
 
@@ -27,17 +27,17 @@ def main():
     parser.add_argument("--allow_partial", action="store_true",
                         help="drop problems missing from a model's file instead of stopping")
     parser.add_argument("--analyze", action="store_true", help="also write <output>_analysis.png")
-    parser.add_argument("--workers", type=int, default=default_workers(),
-                        help="processes for large inputs (1: one process; the output is the same)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    cli.add_summary_json(parser)
     args = parser.parse_args()
 
+    t0 = time.perf_counter()
     refuse_overwrite(args.output_file, args.overwrite)
     original = load_rows(args.original_file)
     sha = sha256_file(args.original_file)
     files = {"qwen25": args.qwen25_file, "qwen3": args.qwen3_file}
-    kept, stats = filter_files(original, files, args.output_file, args.allow_partial, args.original_file, sha,
-                               args.workers)
+    kept, stats = filter_files(original, files, args.output_file, args.allow_partial, args.original_file, sha)
+    outputs = [args.output_file]
 
     summary = [("problems in", stats.total), ("kept", pct(kept, stats.total))]
     for reason in ("both_all_correct", "both_all_wrong", "missing"):
@@ -54,8 +54,13 @@ def main():
         png = Path(args.output_file).with_name(Path(args.output_file).stem + "_analysis.png")
         plot_pass_rates(stats, png)
         summary.append(("plot", file_line(png)))
+        outputs.append(png)
     summary.append(("wrote", file_line(args.output_file)))
-    print_summary("filter", summary)
+    print_summary("filter", summary, args.summary_json, {
+        "elapsed_s": round(time.perf_counter() - t0, 3), "problems_in": stats.total, "kept": kept,
+        "removed": {reason: n for reason, n in stats.reasons.items() if reason != "kept"},
+        "num_samples": stats.num_samples, "correct_hist_all": stats.hist_all, "correct_hist_kept": stats.hist_kept,
+        "outputs": outputs})
 
 
 if __name__ == "__main__":

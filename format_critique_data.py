@@ -6,12 +6,12 @@ which verl's RL dataset loader reads as it is: the critique prompt as the user
 turn, "right"/"wrong" as the rule-based reward's ground truth.
 """
 
+import time
 from collections import Counter
 from pathlib import Path
 
 from cft import cli, paths
 from cft.jsonio import refuse_overwrite
-from cft.regions import default_workers
 from cft.report import file_line, pct, print_summary
 from cft.verl_format import format_file
 
@@ -23,15 +23,15 @@ def main():
                         help="verl rows (JSON; the .parquet goes beside it)")
     parser.add_argument("--split", default="train", help="extra_info.split")
     parser.add_argument("--analyze", action="store_true", help="print label balance and prompt lengths")
-    parser.add_argument("--workers", type=int, default=default_workers(),
-                        help="processes for a large input (1: one process; the output is the same)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    cli.add_summary_json(parser)
     args = parser.parse_args()
 
+    t0 = time.perf_counter()
     parquet = Path(args.output_file).with_suffix(".parquet")
     refuse_overwrite(args.output_file, args.overwrite)
     refuse_overwrite(parquet, args.overwrite)
-    rows = format_file(args.critique_file, args.output_file, parquet, args.split, args.workers)
+    rows = format_file(args.critique_file, args.output_file, parquet, args.split)
 
     labels = Counter(r["answer"] for r in rows)
     summary = [("rows", len(rows)), ("right", pct(labels["right"], len(rows))),
@@ -42,7 +42,9 @@ def main():
                         f"{lengths[0]}/{lengths[len(lengths) // 2]}/{lengths[-1]}"))
         summary.append(("by source model", dict(Counter(r["source_model"] for r in rows))))
     summary += [("wrote", file_line(args.output_file)), ("wrote", file_line(parquet))]
-    print_summary("verl rows", summary)
+    print_summary("verl rows", summary, args.summary_json, {
+        "elapsed_s": round(time.perf_counter() - t0, 3), "rows": len(rows), "labels": labels,
+        "by_source_model": Counter(r["source_model"] for r in rows), "outputs": [args.output_file, parquet]})
 
 
 if __name__ == "__main__":

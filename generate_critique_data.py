@@ -7,12 +7,11 @@ both, never the same solution twice, and writes one critique row each: the
 fixed critique instruction, the question and the student's solution.
 Truncated solutions are skipped unless --include_truncated.
 """
-
+import time
 
 from cft import cli, paths
 from cft.critique import write_critique
 from cft.jsonio import refuse_overwrite
-from cft.regions import default_workers
 from cft.report import file_line, pct, print_summary
 
 
@@ -26,14 +25,14 @@ def main():
                         help="also use solutions cut off at max_tokens")
     parser.add_argument("--analyze", action="store_true",
                         help="print the right/wrong ratio overall, per model and per problem")
-    parser.add_argument("--workers", type=int, default=default_workers(),
-                        help="processes for a large input (1: one process; the output is the same)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    cli.add_summary_json(parser)
     args = parser.parse_args()
 
+    t0 = time.perf_counter()
     refuse_overwrite(args.output_file, args.overwrite)
     n, stats = write_critique(args.filtered_file, args.output_file, args.max_samples_per_question, args.seed,
-                              args.include_truncated, args.workers)
+                              args.include_truncated)
 
     summary = [
         ("problems", stats.problems),
@@ -56,7 +55,12 @@ def main():
         summary.append(("per model", ", ".join(
             f"{m} {sum(c.values())}" for m, c in sorted(stats.by_model.items()))))
     summary.append(("wrote", file_line(args.output_file)))
-    print_summary("critique data", summary)
+    print_summary("critique data", summary, args.summary_json, {
+        "elapsed_s": round(time.perf_counter() - t0, 3), "problems": stats.problems, "rows": n,
+        "targets": stats.targets, "by_model": stats.by_model,
+        "rows_per_problem": {f"{r}R/{w}W": c for (r, w), c in sorted(stats.per_problem.items())},
+        "problems_without_rows": stats.no_rows, "skipped_truncated": stats.skipped_truncated,
+        "skipped_duplicate": stats.skipped_duplicate, "outputs": [args.output_file]})
 
 
 if __name__ == "__main__":

@@ -185,31 +185,24 @@ if [ "$missing_total" -gt 0 ]; then
 fi
 
 # --- steps 2-5 (derived files: re-derived on every run, so --overwrite) ----------------
+rm -f "$LOG_DIR"/summary_*.json
 run_step merge "$PYTHON" "$here/merge_solutions.py" --qwen25_dir "$DATA_DIR/solutions_qwen25" \
-  --qwen3_dir "$DATA_DIR/solutions_qwen3" --output_dir "$DATA_DIR" --overwrite
+  --qwen3_dir "$DATA_DIR/solutions_qwen3" --output_dir "$DATA_DIR" --input_file "$INPUT_FILE" --overwrite \
+  --summary_json "$LOG_DIR/summary_merge.json"
 run_step filter "$PYTHON" "$here/filter_solutions.py" --qwen25_file "$DATA_DIR/deepscaler_qwen25_solutions.json" \
   --qwen3_file "$DATA_DIR/deepscaler_qwen3_solutions.json" --original_file "$INPUT_FILE" \
-  --output_file "$DATA_DIR/deepscaler_train_filter.json" --analyze --overwrite
+  --output_file "$DATA_DIR/deepscaler_train_filter.json" --analyze --overwrite \
+  --summary_json "$LOG_DIR/summary_filter.json"
 run_step critique "$PYTHON" "$here/generate_critique_data.py" --filtered_file "$DATA_DIR/deepscaler_train_filter.json" \
-  --output_file "$DATA_DIR/deepscaler_critique.json" --max_samples_per_question "$MAX_PER_QUESTION" --analyze --overwrite
+  --output_file "$DATA_DIR/deepscaler_critique.json" --max_samples_per_question "$MAX_PER_QUESTION" --analyze --overwrite \
+  --summary_json "$LOG_DIR/summary_critique.json"
 run_step format "$PYTHON" "$here/format_critique_data.py" --critique_file "$DATA_DIR/deepscaler_critique.json" \
-  --output_file "$DATA_DIR/deepscaler_critique_formatted.json" --overwrite
+  --output_file "$DATA_DIR/deepscaler_critique_formatted.json" --overwrite \
+  --summary_json "$LOG_DIR/summary_format.json"
 
 # --- summary ----------------------------------------------------------------------------
+# each step wrote its summary as JSON; they are joined into <data_dir>/pipeline_summary.json
 banner "summary"
-pick() { grep -m1 -E "^\s+$2\s+:" "$LOG_DIR/pipeline_$1.log" | sed -E 's/^\s+[^:]*:\s*//'; }
-line() { printf '%-26s: %s\n' "$1" "$2"; }
-line "problems in" "$(pick filter 'problems in')"
-line "kept" "$(pick filter 'kept')"
-grep -E "^\s+removed: " "$LOG_DIR/pipeline_filter.log" | sed -E 's/^\s+//; s/\s+:\s+/\t/' | \
-  while IFS=$'\t' read -r label value; do line "$label" "$value"; done
-line "critique rows" "$(pick critique 'critique rows')"
-line "right" "$(pick critique 'right')"
-line "wrong" "$(pick critique 'wrong')"
-echo "files:"
-for f in deepscaler_qwen25_solutions.json deepscaler_qwen3_solutions.json deepscaler_train_filter.json \
-         deepscaler_train_filter_analysis.png deepscaler_critique.json deepscaler_critique_formatted.json \
-         deepscaler_critique_formatted.parquet; do
-  [ -f "$DATA_DIR/$f" ] && printf '  %-60s %s\n' "$DATA_DIR/$f" "$(du -h "$DATA_DIR/$f" | cut -f1)"
-done
-echo "logs: $LOG_DIR    wall time: $(( $(date +%s) - START )) s"
+"$PYTHON" -m cft.report "$LOG_DIR" "$DATA_DIR/pipeline_summary.json" "$(( $(date +%s) - START ))" ||
+  { echo "pipeline stopped: could not write the summary" >&2; exit 1; }
+echo "logs: $LOG_DIR"

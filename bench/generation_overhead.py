@@ -27,14 +27,11 @@ import json
 import os
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-MATH500 = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "math500.jsonl"
+MATH500 = Path(__file__).resolve().parent.parent / "data" / "eval" / "math500.jsonl"
 
 
 def grading_cpu(pool) -> float:

@@ -1,4 +1,4 @@
-"""Grading accuracy on ../shared/grading-bench, beside plain math-verify.
+"""Grading accuracy on data/grading-bench, beside plain math-verify.
 
 Plain math-verify: ``verify(parse("$gold$"), parse(pred))`` with the prediction
 put in ``\\boxed{}`` (equivalence pairs) or taken as is (solution cases).
@@ -6,23 +6,20 @@ Ours: ``cft.grading.is_correct``. Solution cases are reported for the boxed
 single-answer subset (what the pipeline grades), the several-boxes cases and
 the unboxed ones (which our last-box rule grades wrong by design) apart.
 
-    python bench/grading_accuracy.py [--bench_dir ../shared/grading-bench] [--show_misses]
+    python bench/grading_accuracy.py [--bench_dir data/grading-bench] [--show_misses]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from math_verify import parse, verify
 
 from cft.grading import is_correct
 
-DEFAULT_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "grading-bench"
+DEFAULT_DIR = Path(__file__).resolve().parent.parent / "data" / "grading-bench"
 
 
 def plain_math_verify(pred: str, gold: str) -> bool:

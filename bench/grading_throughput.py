@@ -30,17 +30,14 @@ import argparse
 import json
 import os
 import statistics
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from math_verify import parse, verify
 
-from math_verify import parse, verify  # noqa: E402
+from cft.grading import extract_answer, grade_batch, grading_pool
 
-from cft.grading import extract_answer, grade_batch, grading_pool  # noqa: E402
-
-MATH500 = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "math500.jsonl"
+MATH500 = Path(__file__).resolve().parent.parent / "data" / "eval" / "math500.jsonl"
 
 
 def build(n: int) -> list[tuple[list[str], str]]:

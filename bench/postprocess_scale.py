@@ -5,16 +5,20 @@ Builds a synthetic but realistic input: N problems (40,000 at --scale 1) with
 pass rates spread like a real run (some problems easy for both models, some
 hard for both, most in between). Then runs the real scripts, each in its own
 process: merge_solutions.py, filter_solutions.py, generate_critique_data.py,
-format_critique_data.py, first with --workers 1, then with --workers N (all
-cores by default), and checks that both runs write the same bytes. Peak RSS
-is the sum over a script and its worker processes, sampled every 20 ms.
+format_critique_data.py, --repeats times. Peak RSS is the sum over a script
+and its worker processes (merge runs the two models side by side), sampled
+every 20 ms.
 
-The floor, measured in the same run just before and just after the timed
-steps (their mean): one orjson read of every chunk file plus one write of the
-same bytes. Targets: total / floor <= 3, and peak RSS <= 2.5x
-the total input bytes.
+The floor, measured in the same run just before and just after each timed
+repeat (their mean): one orjson read of every chunk file plus one write of
+the same bytes. Targets on this project's 2-core machine: total / floor <= 4,
+and peak RSS <= 0.5x the total input bytes.
 
-    python bench/postprocess_scale.py [--scale 0.1] [--workers N] [--workdir bench/out/scale] [--keep]
+--compare DIR also runs the scripts of another checkout (say, the code before
+a change: ``git worktree add /tmp/before HEAD~3``) in the same repeats,
+alternating with this one, and checks that both write the same bytes.
+
+    python bench/postprocess_scale.py [--scale 0.1] [--repeats 3] [--compare DIR] [--keep]
 """
 
 from __future__ import annotations
@@ -24,22 +28,21 @@ import contextlib
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import orjson
+import psutil
+
+from cft.chunks import chunk_filename, chunk_range, num_chunks
+from cft.jsonio import sha256_file, write_results_file
+from cft.models import MODELS
+from cft.solutions import chunk_metadata
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-import orjson  # noqa: E402
-import psutil  # noqa: E402
-
-from cft.chunks import chunk_filename, chunk_range, num_chunks  # noqa: E402
-from cft.jsonio import sha256_file, write_results_file  # noqa: E402
-from cft.models import MODELS  # noqa: E402
-from cft.regions import default_workers  # noqa: E402
-from cft.solutions import chunk_metadata  # noqa: E402
 
 WORDS = ("we let the sum of roots equal so that by the theorem it follows substituting gives "
          "x y n k a b therefore since both sides are positive integer factor prime square "
@@ -131,32 +134,31 @@ def run_step(cmd: list[str]) -> tuple[float, int]:
     return elapsed, peak
 
 
-def run_steps(work: Path, workers: int, input_bytes: int) -> tuple[float, int]:
-    """Steps 2-5 through the real scripts with ``--workers``; prints a row per step; returns total and peak."""
+def run_steps(work: Path, code: Path, input_bytes: int) -> tuple[float, int]:
+    """Steps 2-5 through the scripts in ``code``; prints a row per step; returns total and peak."""
     py = sys.executable
     f = {name: str(work / name) for name in (
         "solutions_qwen25", "solutions_qwen3", "deepscaler_qwen25_solutions.json", "deepscaler_qwen3_solutions.json",
         "deepscaler_train.json", "deepscaler_train_filter.json", "deepscaler_critique.json",
         "deepscaler_critique_formatted.json")}
     steps = [
-        ("merge", [py, str(ROOT / "merge_solutions.py"), "--qwen25_dir", f["solutions_qwen25"],
+        ("merge", [py, str(code / "merge_solutions.py"), "--qwen25_dir", f["solutions_qwen25"],
                    "--qwen3_dir", f["solutions_qwen3"], "--output_dir", str(work)]),
-        ("filter", [py, str(ROOT / "filter_solutions.py"), "--qwen25_file", f["deepscaler_qwen25_solutions.json"],
+        ("filter", [py, str(code / "filter_solutions.py"), "--qwen25_file", f["deepscaler_qwen25_solutions.json"],
                     "--qwen3_file", f["deepscaler_qwen3_solutions.json"], "--original_file",
                     f["deepscaler_train.json"], "--output_file", f["deepscaler_train_filter.json"]]),
-        ("critique", [py, str(ROOT / "generate_critique_data.py"), "--filtered_file",
+        ("critique", [py, str(code / "generate_critique_data.py"), "--filtered_file",
                       f["deepscaler_train_filter.json"], "--output_file", f["deepscaler_critique.json"]]),
-        ("format", [py, str(ROOT / "format_critique_data.py"), "--critique_file", f["deepscaler_critique.json"],
+        ("format", [py, str(code / "format_critique_data.py"), "--critique_file", f["deepscaler_critique.json"],
                     "--output_file", f["deepscaler_critique_formatted.json"]]),
     ]
     for out in work.glob("deepscaler_*"):  # every run writes fresh files, as a first run does
         if out.name != "deepscaler_train.json":
             out.unlink()
     total, peak = 0.0, 0
-    print(f"--workers {workers}")
-    print(f"{'step':10s} {'wall s':>8s} {'peak RSS MB':>12s} {'RSS/input':>10s}")
+    print(f"{'step':10s} {'wall s':>8s} {'peak RSS MB':>12s} {'RSS/input':>10s}   ({code})")
     for name, cmd in steps:
-        elapsed, rss = run_step(cmd + ["--workers", str(workers)])
+        elapsed, rss = run_step(cmd)
         total += elapsed
         peak = max(peak, rss)
         print(f"{name:10s} {elapsed:8.1f} {rss / 1e6:12.0f} {rss / input_bytes:10.2f}")
@@ -164,12 +166,16 @@ def run_steps(work: Path, workers: int, input_bytes: int) -> tuple[float, int]:
     return total, peak
 
 
+def outputs(work: Path) -> dict[str, str]:
+    return {p.name: sha256_file(p) for p in sorted(work.glob("deepscaler_*"))}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scale", type=float, default=1.0, help="fraction of 40,000 problems")
     ap.add_argument("--workdir", type=Path, default=ROOT / "bench" / "out" / "scale")
-    ap.add_argument("--workers", type=int, default=default_workers(),
-                    help="--workers for the scripts (a run with --workers 1 comes first, for comparison)")
+    ap.add_argument("--repeats", type=int, default=3, help="timed runs (each between two floor measurements)")
+    ap.add_argument("--compare", type=Path, default=None, help="another checkout whose scripts run alongside")
     ap.add_argument("--keep", action="store_true", help="keep the generated files")
     args = ap.parse_args()
     problems = max(1, int(40_000 * args.scale))
@@ -181,20 +187,28 @@ def main() -> None:
     input_bytes = build(work, problems)
     print(f"built {problems} problems x 8 x 2 models: {input_bytes / 1e6:.0f} MB of chunk files "
           f"in {time.perf_counter() - t0:.0f} s")
-    single, _ = run_steps(work, 1, input_bytes)
-    digests = {p.name: sha256_file(p) for p in sorted(work.glob("deepscaler_*"))}
-    floors = [floor(work)]  # measured just before and just after the timed run: the machine's speed drifts
-    total, peak = run_steps(work, args.workers, input_bytes)
-    floors.append(floor(work))
-    t_floor = sum(floors) / 2
-    same = digests == {p.name: sha256_file(p) for p in sorted(work.glob("deepscaler_*"))}
+    codes = [ROOT] + ([args.compare.resolve()] if args.compare else [])
+    ratios: dict[Path, list[float]] = {c: [] for c in codes}
+    peaks: dict[Path, list[float]] = {c: [] for c in codes}
+    digests: dict[Path, dict] = {}
+    for repeat in range(args.repeats):
+        for code in codes if repeat % 2 == 0 else codes[::-1]:
+            before = floor(work)  # the machine's speed drifts: a floor just before and just after each run
+            total, peak = run_steps(work, code, input_bytes)
+            t_floor = (before + floor(work)) / 2
+            ratios[code].append(total / t_floor)
+            peaks[code].append(peak / input_bytes)
+            digests[code] = outputs(work)
+            print(f"repeat {repeat + 1}: floor {t_floor:.1f} s, total / floor {total / t_floor:.2f}\n")
     kept = len(orjson.loads((work / "deepscaler_train_filter.json").read_bytes()))
-    print(f"kept {kept} of {problems} problems; outputs of the two runs byte-identical: {same}")
-    print(f"floor (orjson read + write of {input_bytes / 1e6:.0f} MB): {t_floor:.1f} s "
-          f"(mean of {floors[0]:.1f} s before and {floors[1]:.1f} s after the --workers {args.workers} run)")
-    print(f"--workers {args.workers} total / --workers 1 total: {total / single:.2f}")
-    print(f"peak RSS / input bytes (--workers {args.workers}): {peak / input_bytes:.2f} (target <= 2.5)")
-    print(f"ratio total / floor (--workers {args.workers}): {total / t_floor:.2f} (target <= 3)")
+    print(f"kept {kept} of {problems} problems")
+    if args.compare:
+        print(f"outputs of {codes[0]} and {codes[1]} byte-identical: {digests[codes[0]] == digests[codes[1]]}")
+    for code in codes:
+        r, m = ratios[code], peaks[code]
+        print(f"{code}: total / floor median {statistics.median(r):.2f} (range {min(r):.2f}-{max(r):.2f}; "
+              f"target <= 4), peak RSS / input median {statistics.median(m):.2f} "
+              f"(range {min(m):.2f}-{max(m):.2f}; target <= 0.5)")
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -18,7 +18,6 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from cft import regions
 from cft.errors import CftError
 from cft.inputs import answer_of, question_of
 from cft.jsonio import iter_json_list, write_json_list
@@ -45,18 +44,6 @@ class CritiqueStats:
     skipped_truncated: int = 0
     skipped_duplicate: int = 0
     no_rows: int = 0
-
-    def add(self, other: CritiqueStats) -> None:
-        """Count ``other``'s problems too (a worker's share)."""
-        self.problems += other.problems
-        self.rows += other.rows
-        self.targets.update(other.targets)
-        for model, counts in other.by_model.items():
-            self.by_model[model].update(counts)
-        self.per_problem.update(other.per_problem)
-        self.skipped_truncated += other.skipped_truncated
-        self.skipped_duplicate += other.skipped_duplicate
-        self.no_rows += other.no_rows
 
 
 def _solution_fields(row: dict) -> list[str]:
@@ -137,14 +124,10 @@ def draw(row: dict, max_samples: int, seed: int, include_truncated: bool,
     return out
 
 
-def _check_max_samples(max_samples: int) -> None:
-    if max_samples < 1:
-        raise CftError(f"--max_samples_per_question must be at least 1, got {max_samples}")
-
-
 def critique_rows(filtered: Iterable[dict], max_samples: int = 4, seed: int = 0,
                   include_truncated: bool = False) -> tuple[Iterator[dict], CritiqueStats]:
-    _check_max_samples(max_samples)
+    if max_samples < 1:
+        raise CftError(f"--max_samples_per_question must be at least 1, got {max_samples}")
     stats = CritiqueStats()
 
     def rows() -> Iterator[dict]:
@@ -157,37 +140,8 @@ def critique_rows(filtered: Iterable[dict], max_samples: int = 4, seed: int = 0,
 
 
 def write_critique(filtered_file: str | Path, output_file: str | Path, max_samples: int = 4, seed: int = 0,
-                   include_truncated: bool = False, workers: int = 1) -> tuple[int, CritiqueStats]:
-    """Step 4 from file to file; returns the row count and the stats.
-
-    With ``workers > 1`` a large file in our layout is split into regions
-    drawn by worker processes (the draw is seeded per problem, so the output
-    is the same).
-    """
-    span = regions.row_span(filtered_file) if workers > 1 else None
-    parts = regions.split(span, regions.REGIONS_PER_WORKER * workers) if span else []
-    if len(parts) <= 1:
-        rows, stats = critique_rows(iter_json_list(filtered_file, what="filtered problems"), max_samples, seed,
-                                    include_truncated)
-        return write_json_list(output_file, rows), stats
-    _check_max_samples(max_samples)
-    jobs = [(_critique_region, (r, max_samples, seed, include_truncated)) for r in parts]
-    n, shares = regions.run_parts(output_file, jobs, workers, span.end - span.start, "critique")
-    stats = CritiqueStats()
-    for share in shares:
-        stats.add(share)
-    return n, stats
-
-
-def _critique_region(part: str, head: bytes | None, region: regions.Region, max_samples: int, seed: int,
-                     include_truncated: bool) -> tuple[int, CritiqueStats]:
-    stats = CritiqueStats()
-
-    def rows() -> Iterator[dict]:
-        for offset, row in regions.region_rows(region, regions.report_progress):
-            if not isinstance(row, dict):
-                raise CftError(f"{region.path}: line {regions.line_number(region.path, offset)}: "
-                               "expected an object")
-            yield from draw(row, max_samples, seed, include_truncated, stats)
-
-    return regions.write_part(part, rows(), head), stats
+                   include_truncated: bool = False) -> tuple[int, CritiqueStats]:
+    """Step 4 from file to file; returns the row count and the stats."""
+    rows, stats = critique_rows(iter_json_list(filtered_file, what="filtered problems"), max_samples, seed,
+                                include_truncated)
+    return write_json_list(output_file, rows), stats

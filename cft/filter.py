@@ -16,7 +16,6 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from cft import regions
 from cft.errors import CftError
 from cft.inputs import to_problem
 from cft.jsonio import open_results_file, write_json_list
@@ -34,15 +33,6 @@ class FilterStats:
     hist_all: dict[str, Counter] = field(default_factory=dict)
     hist_kept: dict[str, Counter] = field(default_factory=dict)
     num_samples: dict[str, int] = field(default_factory=dict)
-
-    def add(self, other: FilterStats) -> None:
-        """Count ``other``'s problems too (a worker's share)."""
-        self.total += other.total
-        self.reasons.update(other.reasons)
-        for alias in self.aliases:
-            self.hist_all[alias].update(other.hist_all[alias])
-            self.hist_kept[alias].update(other.hist_kept[alias])
-            self.num_samples[alias] = max(self.num_samples.get(alias, 0), other.num_samples.get(alias, 0))
 
 
 def open_merged(path: str | Path, alias: str, original_file: str | Path | None = None,
@@ -86,16 +76,14 @@ def decide(correct_a: int, n_a: int, correct_b: int, n_b: int) -> str:
 
 
 def filter_rows(original: list, results: dict[str, Iterator[dict]], allow_partial: bool = False,
-                original_file: str | Path = "original", start: int = 0,
-                total: int | None = None, progress: bool = True) -> tuple[Iterator[dict], FilterStats]:
+                original_file: str | Path = "original", progress: bool = True) -> tuple[Iterator[dict], FilterStats]:
     """Kept rows (a generator) and the stats it fills as it runs.
 
     ``results`` maps each alias (``qwen25``, ``qwen3``) to its result rows in
     increasing index order (``open_merged``); the three files are walked in
-    lockstep, so memory holds one row of each. ``original`` may be a slice of
-    the input: rows ``start, start + 1, ...`` of ``total``.
+    lockstep, so memory holds one row of each.
     """
-    total = len(original) if total is None else total
+    total = len(original)
     a, b = tuple(results)
     stats = FilterStats((a, b))
     for alias in results:
@@ -112,7 +100,7 @@ def filter_rows(original: list, results: dict[str, Iterator[dict]], allow_partia
 
     def rows_out() -> Iterator[dict]:
         rows = tqdm(original, desc="filter", unit="problem", mininterval=2, disable=not progress)
-        for index, row in enumerate(rows, start):
+        for index, row in enumerate(rows):
             stats.total += 1
             pair = [take(a, index), take(b, index)]
             if pair[0] is None or pair[1] is None:
@@ -167,77 +155,8 @@ def filter_rows(original: list, results: dict[str, Iterator[dict]], allow_partia
 
 def filter_files(original: list, files: dict[str, str | Path], output_file: str | Path,
                  allow_partial: bool = False, original_file: str | Path = "original",
-                 original_sha: str | None = None, workers: int = 1) -> tuple[int, FilterStats]:
-    """Step 3 from files to file; returns the kept count and the stats.
-
-    With ``workers > 1`` and large merged files in our layout, the index range
-    is cut where the first file's bytes split evenly, the other file is
-    bisected to the same indices, and each worker walks its slices of the
-    three in lockstep; the parts are joined in order.
-    """
+                 original_sha: str | None = None) -> tuple[int, FilterStats]:
+    """Step 3 from files to file; returns the kept count and the stats."""
     results = {alias: open_merged(path, alias, original_file, original_sha)[1] for alias, path in files.items()}
-    split = _split(files, len(original), workers) if workers > 1 else None
-    if split is None:
-        rows, stats = filter_rows(original, results, allow_partial, original_file)
-        return write_json_list(output_file, rows), stats
-    for rows in results.values():
-        rows.close()
-    starts, cuts = split
-    jobs = [(_filter_region, (original[starts[k]:starts[k + 1]], starts[k], len(original),
-                              {alias: regions.Region(str(files[alias]), c[k], c[k + 1]) for alias, c in cuts.items()},
-                              allow_partial, str(original_file)))
-            for k in range(len(starts) - 1)]
-    n, shares = regions.run_parts(output_file, jobs, workers, sum(c[-1] - c[0] for c in cuts.values()), "filter")
-    stats = shares[0]
-    for share in shares[1:]:
-        stats.add(share)
-    return n, stats
-
-
-def _split(files: dict[str, str | Path], rows: int, workers: int) -> tuple[list[int], dict[str, list[int]]] | None:
-    """Index bounds ``[0, ..., rows]`` and, per file, the byte offset where each bound's rows start.
-
-    None (one process) for a small file, another layout, or rows that are not in order.
-    """
-    spans = {alias: regions.row_span(path) for alias, path in files.items()}
-    if any(span is None for span in spans.values()):
-        return None
-    first, *others = spans
-    cut_regions = regions.split(spans[first], regions.REGIONS_PER_WORKER * workers)
-    if len(cut_regions) <= 1:
-        return None
-    starts = [0]
-    with open(spans[first].path, "rb") as f:
-        for region in cut_regions[1:]:
-            index, _ = regions.index_at(f, region.start)
-            if index is None or not starts[-1] < index < rows:
-                return None
-            starts.append(index)
-    cuts = {first: [r.start for r in cut_regions] + [spans[first].end]}
-    for alias in others:
-        offsets = [regions.seek_index(spans[alias], index) for index in starts[1:]]
-        if any(o is None for o in offsets) or offsets != sorted(offsets):
-            return None
-        cuts[alias] = [spans[alias].start, *offsets, spans[alias].end]
-    return starts + [rows], cuts
-
-
-def _region_results(region: regions.Region, after: int) -> Iterator[dict]:
-    """A region's result rows, each with an index above the last (``after`` before the first)."""
-    for offset, row in regions.region_rows(region, regions.report_progress):
-        index = row.get("index") if isinstance(row, dict) else None
-        if not isinstance(index, int) or not isinstance(row.get("solutions"), list):
-            raise CftError(f"{region.path}: line {regions.line_number(region.path, offset)}: "
-                           "no integer index or no solutions list")
-        if index <= after:
-            raise CftError(f"{region.path}: index {index} appears twice or out of order (after {after})")
-        after = index
-        yield row
-
-
-def _filter_region(path: str, head: bytes | None, original: list, start: int, total: int,
-                   parts: dict[str, regions.Region], allow_partial: bool,
-                   original_file: str) -> tuple[int, FilterStats]:
-    results = {alias: _region_results(region, start - 1) for alias, region in parts.items()}
-    rows, stats = filter_rows(original, results, allow_partial, original_file, start, total, progress=False)
-    return regions.write_part(path, rows, head), stats
+    rows, stats = filter_rows(original, results, allow_partial, original_file)
+    return write_json_list(output_file, rows), stats

@@ -62,3 +62,36 @@ def _plain(value: Any) -> Any:
 def histogram_line(counts: dict[int, int]) -> str:
     """``{0: 3, 1: 5}`` -> ``"0:3 1:5"`` (keys in order)."""
     return " ".join(f"{k}:{counts[k]}" for k in sorted(counts))
+
+
+def pipeline_summary(summary_dir: str | os.PathLike, output: str | os.PathLike, wall_s: float) -> dict:
+    """Join the steps' ``summary_<step>.json`` files in ``summary_dir`` into ``output``; print the
+    lines a person reads at the end of ``run_full_pipeline.sh``."""
+    import orjson
+
+    steps = {p.stem.removeprefix("summary_"): orjson.loads(p.read_bytes())
+             for p in sorted(Path(summary_dir).glob("summary_*.json"))}
+    rows: list[tuple[str, object]] = []
+    if "filter" in steps:
+        f = steps["filter"]
+        rows += [("problems in", f["problems_in"]), ("kept", pct(f["kept"], f["problems_in"]))]
+        rows += [(f"removed: {reason}", pct(n, f["problems_in"])) for reason, n in f["removed"].items()]
+    if "critique" in steps:
+        c = steps["critique"]
+        rows += [("critique rows", c["rows"])]
+        rows += [(label, pct(c["targets"].get(label, 0), c["rows"])) for label in ("right", "wrong")]
+    if "format" in steps:
+        rows.append(("verl rows", steps["format"]["rows"]))
+    outputs = [path for s in steps.values() for path in s.get("outputs", [])]
+    for path in outputs:
+        rows.append(("wrote", file_line(path)))
+    rows.append(("wall time", f"{wall_s:.0f} s"))
+    data = {"steps": steps, "outputs": outputs, "wall_s": round(wall_s, 1)}
+    print_summary("pipeline", rows, output, data)
+    return data
+
+
+if __name__ == "__main__":  # python -m cft.report SUMMARY_DIR OUTPUT_JSON WALL_S (run_full_pipeline.sh)
+    import sys
+
+    pipeline_summary(sys.argv[1], sys.argv[2], float(sys.argv[3]))

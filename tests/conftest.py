@@ -7,8 +7,6 @@ import orjson
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")  # GiB of KV cache for the CPU engine in tests
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

@@ -1,5 +1,6 @@
 """run_full_pipeline.sh --yes end to end on the tiny model: every output file checked against DESIGN.md."""
 
+import re
 import subprocess
 
 import orjson
@@ -71,11 +72,18 @@ def test_full_pipeline_unattended(tiny_model, tmp_path):
     assert pq.read_table(data / "deepscaler_critique_formatted.parquet").to_pylist() == formatted
     assert [f["reward_model"]["ground_truth"] for f in formatted] == [c["target"] for c in critique]
 
-    # the summary a person reads at the end
-    summary = r.stdout.split("=== summary ===")[1]
-    assert "problems in               : 6" in summary and f"kept                      : {len(expected)}" in summary
-    assert f"critique rows             : {len(critique)}" in summary
-    assert "deepscaler_critique_formatted.parquet" in summary
+    # the summary: each step's JSON, joined; and the lines a person reads at the end
+    summary = orjson.loads((data / "pipeline_summary.json").read_bytes())
+    steps = summary["steps"]
+    assert steps["filter"]["problems_in"] == 6 and steps["filter"]["kept"] == len(expected)
+    assert steps["critique"]["rows"] == len(critique) == steps["format"]["rows"]
+    assert steps["critique"]["targets"] == {t: sum(c["target"] == t for c in critique) for t in ("right", "wrong")
+                                            if any(c["target"] == t for c in critique)}
+    assert steps["merge"]["models"]["qwen3-4b-base"]["problems"] == 6
+    assert str(data / "deepscaler_critique_formatted.parquet") in summary["outputs"]
+    printed = r.stdout.split("=== summary ===")[1]
+    assert re.search(rf"critique rows +: {len(critique)}\n", printed)
+    assert "deepscaler_critique_formatted.parquet" in printed
 
     # a rerun finds every chunk done and re-derives steps 2-5
     r2 = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False, stdin=subprocess.DEVNULL)
