@@ -35,14 +35,8 @@ def dumps(obj: Any) -> bytes:
 def read_json(path: str | os.PathLike) -> Any:
     """Parse a JSON file; a missing, empty, truncated or non-JSON file is a CftError naming it."""
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise CftError(f"{path}: file not found") from None
-    except IsADirectoryError:
-        raise CftError(f"{path}: is a directory, expected a JSON file") from None
-    except OSError as e:
-        raise CftError(f"{path}: cannot read ({e.strerror})") from None
+    with _open(path) as f:
+        data = f.read()
     if len(data) < 4096 and not data.strip():  # (no strip() copy of a large file)
         raise CftError(f"{path}: file is empty")
     try:
