@@ -6,14 +6,20 @@ wrong; every other problem is kept, with every original field plus each
 model's solutions, counts and the four all-correct/all-wrong flags. Prints
 kept/removed counts by reason and each model's pass-rate distribution;
 --analyze also writes a histogram PNG beside the output.
+
+Pass-rate band: --min_pass_rate / --max_pass_rate also remove a problem whose pooled pass
+rate (correct samples of both models over all their samples) lies outside the band (inclusive);
+with --per_model each model's own rate must lie in it. E.g. 0.2-0.8 keeps PRIME's band.
 """
 
 from pathlib import Path
 
 from cft import cli, paths
+from cft.errors import CftError
 from cft.filter import filter_files
 from cft.inputs import load_rows
 from cft.jsonio import refuse_overwrite, sha256_file
+from cft.pass_band import ABOVE_MAX, BELOW_MIN, PassBand
 from cft.regions import default_workers
 from cft.report import file_line, histogram_line, pct, print_summary
 
@@ -29,25 +35,43 @@ def main():
     parser.add_argument("--analyze", action="store_true", help="also write <output>_analysis.png")
     parser.add_argument("--workers", type=int, default=default_workers(),
                         help="processes for large inputs (1: one process; the output is the same)")
+    parser.add_argument("--min_pass_rate", type=float, default=0.0,
+                        help="also remove problems whose pooled pass rate (both models) is below this")
+    parser.add_argument("--max_pass_rate", type=float, default=1.0,
+                        help="also remove problems whose pooled pass rate (both models) is above this")
+    parser.add_argument("--per_model", action="store_true",
+                        help="apply --min/--max_pass_rate to each model's pass rate instead of the pooled one")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    parser.add_argument("--summary_json", default=None, help="also write the summary as JSON here")
     args = parser.parse_args()
 
+    band = PassBand(args.min_pass_rate, args.max_pass_rate, args.per_model)
+    if args.per_model and band.is_open:
+        raise CftError("--per_model needs --min_pass_rate or --max_pass_rate")
+    band = None if band.is_open else band
     refuse_overwrite(args.output_file, args.overwrite)
     original = load_rows(args.original_file)
     sha = sha256_file(args.original_file)
     files = {"qwen25": args.qwen25_file, "qwen3": args.qwen3_file}
     kept, stats = filter_files(original, files, args.output_file, args.allow_partial, args.original_file, sha,
-                               args.workers)
+                               args.workers, band)
 
     summary = [("problems in", stats.total), ("kept", pct(kept, stats.total))]
-    for reason in ("both_all_correct", "both_all_wrong", "missing"):
-        if stats.reasons[reason] or reason != "missing":
+    for reason in ("both_all_correct", "both_all_wrong", BELOW_MIN, ABOVE_MAX, "missing"):
+        if stats.reasons[reason] or reason in ("both_all_correct", "both_all_wrong") or \
+                (band and reason in (BELOW_MIN, ABOVE_MAX)):
             summary.append((f"removed: {reason}", pct(stats.reasons[reason], stats.total)))
     for alias in stats.aliases:
         summary.append((f"{alias} correct-of-{stats.num_samples.get(alias, 0)}, all",
                         histogram_line(stats.hist_all[alias])))
         summary.append((f"{alias} correct-of-{stats.num_samples.get(alias, 0)}, kept",
                         histogram_line(stats.hist_kept[alias])))
+    summary.append((f"pooled correct-of-{stats.pooled_samples}, all", histogram_line(stats.pooled_all)))
+    summary.append((f"pooled correct-of-{stats.pooled_samples}, kept", histogram_line(stats.pooled_kept)))
+    if band:
+        n = stats.num_samples.get(stats.aliases[0], 0) if band.per_model else stats.pooled_samples
+        summary.append(("band (" + ("each model" if band.per_model else "pooled") + ")", band.describe(n)))
+    png = None
     if args.analyze:
         from cft.plots import plot_pass_rates
 
@@ -55,7 +79,14 @@ def main():
         plot_pass_rates(stats, png)
         summary.append(("plot", file_line(png)))
     summary.append(("wrote", file_line(args.output_file)))
-    print_summary("filter", summary)
+    print_summary("filter", summary, json_path=args.summary_json, data={
+        "problems_in": stats.total, "kept": kept, "removed": {k: v for k, v in stats.reasons.items() if k != "kept"},
+        "reasons": dict(stats.reasons), "pooled_samples": stats.pooled_samples,
+        "pooled_correct_all": dict(stats.pooled_all), "pooled_correct_kept": dict(stats.pooled_kept),
+        "band": {"min_pass_rate": band.min_rate, "max_pass_rate": band.max_rate, "per_model": band.per_model}
+        if band else None,
+        "outputs": {"filtered": args.output_file, **({"plot": png} if png else {})},
+    })
 
 
 if __name__ == "__main__":
