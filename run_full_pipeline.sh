@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole pipeline: launch commands, solution generation (here, or printed for the GPUs),
+# The whole pipeline: step 0 (decontamination against the shipped evaluation sets), launch commands, solution generation (here, or printed for the GPUs),
 # merge, filter, critique data, verl format, and a summary. Interactive at a terminal;
 # --yes (or no terminal) runs unattended with the defaults. Each step's output is kept in
 # <data_dir>/logs/; a failing step stops the run and names itself.
@@ -22,6 +22,8 @@ PYTHON=${PYTHON:-}
 GEN_EXTRA=()
 QWEN25_EXTRA=()
 QWEN3_EXTRA=()
+DECONTAMINATE=1
+DECONTAM_EXTRA=()
 
 usage() {
   cat <<USAGE
@@ -38,6 +40,8 @@ usage: $0 [options] [-- flags for generate_solutions.py]
   --qwen25_args "..."   more generate_solutions.py flags for qwen-2.5-math-7b only (e.g. "--seed 1")
   --qwen3_args "..."    the same for qwen3-4b-base
   --max_samples_per_question N   critique rows per problem (default: $MAX_PER_QUESTION)
+  --no_decontaminate    skip step 0 (generate from the input file as it is)
+  --decontaminate_args "..."   more decontaminate.py flags (e.g. "--dedup --against aime24.jsonl")
   --python PY           interpreter (default: \$PYTHON, else .venv/bin/python, else python3)
   --yes, -y             unattended: run missing chunks here, overwrite derived files
   --demo                the embedded default: shipped sample + SmolLM2-135M in both model slots (CPU)
@@ -61,6 +65,8 @@ while [ $# -gt 0 ]; do
     --qwen25_args) read -r -a QWEN25_EXTRA <<< "$2"; shift 2 ;;
     --qwen3_args) read -r -a QWEN3_EXTRA <<< "$2"; shift 2 ;;
     --max_samples_per_question) MAX_PER_QUESTION=$2; shift 2 ;;
+    --no_decontaminate) DECONTAMINATE=0; shift ;;
+    --decontaminate_args) read -r -a DECONTAM_EXTRA <<< "$2"; shift 2 ;;
     --python) PYTHON=$2; shift 2 ;;
     -y|--yes) YES=1; shift ;;
     --demo) DEMO=1; shift ;;
@@ -120,6 +126,17 @@ if [ "$DEMO" -eq 1 ]; then
 fi
 
 [ -f "$INPUT_FILE" ] || { echo "error: input file $INPUT_FILE not found" >&2; exit 1; }
+
+# --- step 0: decontamination (derived: re-derived on every run, byte for byte the same for the
+# same input and flags, so the chunk files of an earlier run still match) ------------------
+DECONTAM_SUMMARY="$LOG_DIR/decontaminate_summary.json"
+rm -f "$DECONTAM_SUMMARY"
+if [ "$DECONTAMINATE" -eq 1 ]; then
+  run_step decontaminate "$PYTHON" "$here/decontaminate.py" --input_file "$INPUT_FILE" \
+    --output_file "$DATA_DIR/deepscaler_train_clean.json" --overwrite --summary_json "$DECONTAM_SUMMARY" \
+    "${DECONTAM_EXTRA[@]}"
+  INPUT_FILE="$DATA_DIR/deepscaler_train_clean.json"
+fi
 
 alias_of() { "$PYTHON" -c "from cft.models import get_model; print(get_model('$1').alias)"; }
 path_flags() {  # --model_path for a model, if one was given
@@ -199,6 +216,19 @@ run_step format "$PYTHON" "$here/format_critique_data.py" --critique_file "$DATA
 banner "summary"
 pick() { grep -m1 -E "^\s+$2\s+:" "$LOG_DIR/pipeline_$1.log" | sed -E 's/^\s+[^:]*:\s*//'; }
 line() { printf '%-26s: %s\n' "$1" "$2"; }
+if [ -f "$DECONTAM_SUMMARY" ]; then
+  line "step 0 removed" "$("$PYTHON" - "$DECONTAM_SUMMARY" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+why = [f"{n} match {name}" for name, n in s["contaminated"].items()]
+if s["dedup"]:
+    why.append(f"{s['duplicates']} duplicates")
+print(f"{s['removed']} of {s['problems_in']} ({', '.join(why)}); list: {s['outputs']['report']}")
+PY
+)"
+else
+  line "step 0" "skipped (--no_decontaminate)"
+fi
 line "problems in" "$(pick filter 'problems in')"
 line "kept" "$(pick filter 'kept')"
 grep -E "^\s+removed: " "$LOG_DIR/pipeline_filter.log" | sed -E 's/^\s+//; s/\s+:\s+/\t/' | \
@@ -207,7 +237,7 @@ line "critique rows" "$(pick critique 'critique rows')"
 line "right" "$(pick critique 'right')"
 line "wrong" "$(pick critique 'wrong')"
 echo "files:"
-for f in deepscaler_qwen25_solutions.json deepscaler_qwen3_solutions.json deepscaler_train_filter.json \
+for f in deepscaler_train_clean.json deepscaler_train_clean_removed.json deepscaler_qwen25_solutions.json deepscaler_qwen3_solutions.json deepscaler_train_filter.json \
          deepscaler_train_filter_analysis.png deepscaler_critique.json deepscaler_critique_formatted.json \
          deepscaler_critique_formatted.parquet; do
   [ -f "$DATA_DIR/$f" ] && printf '  %-60s %s\n' "$DATA_DIR/$f" "$(du -h "$DATA_DIR/$f" | cut -f1)"
