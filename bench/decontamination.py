@@ -43,7 +43,7 @@ WRAPPERS = [
     "Answer: $Answer (without quotes) where $Answer is the answer to the problem.\n\n{p}\n\n"
     "Remember to put your answer on its own line after \"Answer:\".",
 ]
-NGRAM_SETTINGS = [(8, 0.5), (8, 0.7), (13, 0.5), (13, 0.7)]
+NGRAM_SETTINGS = [(8, 0.5), (8, 0.7), (13, 0.5), (13, 0.7), (13, 0.9)]
 
 
 def speed(n: int, repeats: int) -> None:
