@@ -3,7 +3,7 @@
 
 Each problem's text is normalised (whitespace, $, \\dfrac/\\frac, \\left/\\right, braces,
 case) and compared with every problem of the evaluation sets by rapidfuzz's fuzz.ratio; a
-score of --threshold or more removes it, and so does holding 70% of one's word 13-grams (a copy
+score of --threshold or more removes it, and so does holding 90% of one's word 13-grams (a copy
 inside a prompt; --ngram 0 turns this off). The shipped sets (data/eval/: MATH-500) are always
 used unless --no_default_sets; --against adds more (JSON list, JSONL or parquet, with the
 problem in any input shape the pipeline accepts). --dedup also removes later copies of a

@@ -135,7 +135,14 @@ if [ "$DECONTAMINATE" -eq 1 ]; then
   run_step decontaminate "$PYTHON" "$here/decontaminate.py" --input_file "$INPUT_FILE" \
     --output_file "$DATA_DIR/deepscaler_train_clean.json" --overwrite --summary_json "$DECONTAM_SUMMARY" \
     "${DECONTAM_EXTRA[@]}"
-  INPUT_FILE="$DATA_DIR/deepscaler_train_clean.json"
+  removed=$("$PYTHON" -c "import json, sys; print(json.load(open(sys.argv[1]))['removed'])" "$DECONTAM_SUMMARY")
+  # nothing removed (and no field added): generate from the input itself, so chunk files made from
+  # it before step 0 existed still match it
+  if [ "$removed" != "0" ] || [[ " ${DECONTAM_EXTRA[*]} " == *" --source_index_field "* ]]; then
+    INPUT_FILE="$DATA_DIR/deepscaler_train_clean.json"
+  else
+    echo "step 0 removed nothing: generating from $INPUT_FILE as it is"
+  fi
 fi
 
 alias_of() { "$PYTHON" -c "from cft.models import get_model; print(get_model('$1').alias)"; }

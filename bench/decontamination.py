@@ -3,8 +3,9 @@
 Part 1, speed and counts: a 40,000-problem synthetic input (bench/synthetic_problems.py: new
 problems made from MATH-500's sentences, plus injected copies of MATH-500 problems, duplicates,
 near-duplicates and one-number variants) through cft.decontaminate.clean, decontamination against
-MATH-500 and --dedup timed apart, --repeats times; medians and ranges, and per injected kind how
-many rows were removed (a base problem or a variant removed is a false removal).
+MATH-500 (reading the rows and normalising them included) and --dedup timed apart, --repeats
+times; medians and ranges, and per injected kind how many rows were removed (a base problem or a
+variant removed is a false removal).
 
 Part 2, the n-gram check: MATH-500's even rows are the evaluation set, its odd rows clean
 problems of the same style and topics. Contaminated inputs are the even rows respelled, wrapped
@@ -59,7 +60,7 @@ def speed(n: int, repeats: int) -> None:
         times["decontaminate_s"].append(stats.decontaminate_s)
         times["dedup_s"].append(stats.dedup_s)
         print(f"  repeat {r + 1}: decontaminate {stats.decontaminate_s:.1f} s, dedup {stats.dedup_s:.1f} s, "
-              f"total {times['total_s'][-1]:.1f} s (with normalising)")
+              f"total {times['total_s'][-1]:.1f} s")
     for key, values in times.items():
         print(f"  {key:16s} median {statistics.median(values):6.1f}  range {min(values):.1f}-{max(values):.1f}")
     removed = Counter((labels[x.index] or "base", x.method) for x in removals)
