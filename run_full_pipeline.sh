@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole pipeline: launch commands, solution generation (here, or printed for the GPUs),
+# The whole pipeline: step 0 (decontamination against the shipped evaluation sets), launch commands, solution generation (here, or printed for the GPUs),
 # merge, filter, critique data, verl format, and a summary. Interactive at a terminal;
 # --yes (or no terminal) runs unattended with the defaults. Each step's output is kept in
 # <data_dir>/logs/; a failing step stops the run and names itself.
@@ -22,6 +22,8 @@ PYTHON=${PYTHON:-}
 GEN_EXTRA=()
 QWEN25_EXTRA=()
 QWEN3_EXTRA=()
+DECONTAMINATE=1
+DECONTAM_EXTRA=()
 
 usage() {
   cat <<USAGE
@@ -38,6 +40,8 @@ usage: $0 [options] [-- flags for generate_solutions.py]
   --qwen25_args "..."   more generate_solutions.py flags for qwen-2.5-math-7b only (e.g. "--seed 1")
   --qwen3_args "..."    the same for qwen3-4b-base
   --max_samples_per_question N   critique rows per problem (default: $MAX_PER_QUESTION)
+  --no_decontaminate    skip step 0 (generate from the input file as it is)
+  --decontaminate_args "..."   more decontaminate.py flags (e.g. "--dedup --against aime24.jsonl")
   --python PY           interpreter (default: \$PYTHON, else .venv/bin/python, else python3)
   --yes, -y             unattended: run missing chunks here, overwrite derived files
   --demo                the embedded default: shipped sample + SmolLM2-135M in both model slots (CPU)
@@ -61,6 +65,8 @@ while [ $# -gt 0 ]; do
     --qwen25_args) read -r -a QWEN25_EXTRA <<< "$2"; shift 2 ;;
     --qwen3_args) read -r -a QWEN3_EXTRA <<< "$2"; shift 2 ;;
     --max_samples_per_question) MAX_PER_QUESTION=$2; shift 2 ;;
+    --no_decontaminate) DECONTAMINATE=0; shift ;;
+    --decontaminate_args) read -r -a DECONTAM_EXTRA <<< "$2"; shift 2 ;;
     --python) PYTHON=$2; shift 2 ;;
     -y|--yes) YES=1; shift ;;
     --demo) DEMO=1; shift ;;
@@ -76,6 +82,7 @@ fi
 INPUT_FILE=${INPUT_FILE:-$DATA_DIR/deepscaler_train.json}
 LOG_DIR="$DATA_DIR/logs"
 mkdir -p "$LOG_DIR"
+rm -f "$LOG_DIR"/summary_*.json  # each step of this run writes its own
 START=$(date +%s)
 
 banner() { printf '\n\033[1m=== %s ===\033[0m\n' "$*"; }
@@ -120,6 +127,23 @@ if [ "$DEMO" -eq 1 ]; then
 fi
 
 [ -f "$INPUT_FILE" ] || { echo "error: input file $INPUT_FILE not found" >&2; exit 1; }
+
+# --- step 0: decontamination (derived: re-derived on every run, byte for byte the same for the
+# same input and flags, so the chunk files of an earlier run still match) ------------------
+DECONTAM_SUMMARY="$LOG_DIR/summary_decontaminate.json"
+if [ "$DECONTAMINATE" -eq 1 ]; then
+  run_step decontaminate "$PYTHON" "$here/decontaminate.py" --input_file "$INPUT_FILE" \
+    --output_file "$DATA_DIR/deepscaler_train_clean.json" --overwrite --summary_json "$DECONTAM_SUMMARY" \
+    "${DECONTAM_EXTRA[@]}"
+  removed=$("$PYTHON" -c "import json, sys; print(json.load(open(sys.argv[1]))['removed'])" "$DECONTAM_SUMMARY")
+  # nothing removed (and no field added): generate from the input itself, so chunk files made from
+  # it before step 0 existed still match it
+  if [ "$removed" != "0" ] || [[ " ${DECONTAM_EXTRA[*]} " == *" --source_index_field "* ]]; then
+    INPUT_FILE="$DATA_DIR/deepscaler_train_clean.json"
+  else
+    echo "step 0 removed nothing: generating from $INPUT_FILE as it is"
+  fi
+fi
 
 alias_of() { "$PYTHON" -c "from cft.models import get_model; print(get_model('$1').alias)"; }
 path_flags() {  # --model_path for a model, if one was given
@@ -185,7 +209,6 @@ if [ "$missing_total" -gt 0 ]; then
 fi
 
 # --- steps 2-5 (derived files: re-derived on every run, so --overwrite) ----------------
-rm -f "$LOG_DIR"/summary_*.json
 run_step merge "$PYTHON" "$here/merge_solutions.py" --qwen25_dir "$DATA_DIR/solutions_qwen25" \
   --qwen3_dir "$DATA_DIR/solutions_qwen3" --output_dir "$DATA_DIR" --input_file "$INPUT_FILE" --overwrite \
   --summary_json "$LOG_DIR/summary_merge.json"

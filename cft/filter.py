@@ -19,6 +19,7 @@ from tqdm import tqdm
 from cft.errors import CftError
 from cft.inputs import to_problem
 from cft.jsonio import open_results_file, write_json_list
+from cft.pass_band import PassBand
 from cft.solutions import result_index
 
 KEPT, BOTH_ALL_CORRECT, BOTH_ALL_WRONG, MISSING = "kept", "both_all_correct", "both_all_wrong", "missing"
@@ -33,6 +34,11 @@ class FilterStats:
     hist_all: dict[str, Counter] = field(default_factory=dict)
     hist_kept: dict[str, Counter] = field(default_factory=dict)
     num_samples: dict[str, int] = field(default_factory=dict)
+    # pooled correct samples of both models per problem: over all problems, and over kept ones
+    pooled_all: Counter = field(default_factory=Counter)
+    pooled_kept: Counter = field(default_factory=Counter)
+    pooled_samples: int = 0
+    band: PassBand | None = None
 
 
 def open_merged(path: str | Path, alias: str, original_file: str | Path | None = None,
@@ -66,26 +72,28 @@ def _num_correct(row: dict) -> int:
     return sum(1 for s in row["solutions"] if s.get("correct"))
 
 
-def decide(correct_a: int, n_a: int, correct_b: int, n_b: int) -> str:
-    """The keep rule: removed when both all-correct or both all-wrong."""
+def decide(correct_a: int, n_a: int, correct_b: int, n_b: int, band: PassBand | None = None) -> str:
+    """The keep rule: removed when both all-correct or both all-wrong; then, if given, the pass-rate band."""
     if n_a and n_b and correct_a == n_a and correct_b == n_b:
         return BOTH_ALL_CORRECT
     if correct_a == 0 and correct_b == 0:
         return BOTH_ALL_WRONG
-    return KEPT
+    return (band.check(correct_a, n_a, correct_b, n_b) if band else None) or KEPT
 
 
 def filter_rows(original: list, results: dict[str, Iterator[dict]], allow_partial: bool = False,
-                original_file: str | Path = "original", progress: bool = True) -> tuple[Iterator[dict], FilterStats]:
+                original_file: str | Path = "original", progress: bool = True,
+                band: PassBand | None = None) -> tuple[Iterator[dict], FilterStats]:
     """Kept rows (a generator) and the stats it fills as it runs.
 
     ``results`` maps each alias (``qwen25``, ``qwen3``) to its result rows in
     increasing index order (``open_merged``); the three files are walked in
-    lockstep, so memory holds one row of each.
+    lockstep, so memory holds one row of each. ``band``: a pass-rate band
+    applied on top of the keep rule.
     """
     total = len(original)
     a, b = tuple(results)
-    stats = FilterStats((a, b))
+    stats = FilterStats((a, b), band=band)
     for alias in results:
         stats.hist_all[alias], stats.hist_kept[alias] = Counter(), Counter()
     heads = {alias: next(rows, None) for alias, rows in results.items()}
@@ -125,10 +133,13 @@ def filter_rows(original: list, results: dict[str, Iterator[dict]], allow_partia
             for alias, c, n in zip((a, b), counts, sizes):
                 stats.hist_all[alias][c] += 1
                 stats.num_samples[alias] = max(stats.num_samples.get(alias, 0), n)
-            reason = decide(counts[0], sizes[0], counts[1], sizes[1])
+            stats.pooled_all[sum(counts)] += 1
+            stats.pooled_samples = max(stats.pooled_samples, sum(sizes))
+            reason = decide(counts[0], sizes[0], counts[1], sizes[1], band)
             stats.reasons[reason] += 1
             if reason != KEPT:
                 continue
+            stats.pooled_kept[sum(counts)] += 1
             for alias, c in zip((a, b), counts):
                 stats.hist_kept[alias][c] += 1
             out = dict(row)
@@ -155,8 +166,8 @@ def filter_rows(original: list, results: dict[str, Iterator[dict]], allow_partia
 
 def filter_files(original: list, files: dict[str, str | Path], output_file: str | Path,
                  allow_partial: bool = False, original_file: str | Path = "original",
-                 original_sha: str | None = None) -> tuple[int, FilterStats]:
+                 original_sha: str | None = None, band: PassBand | None = None) -> tuple[int, FilterStats]:
     """Step 3 from files to file; returns the kept count and the stats."""
     results = {alias: open_merged(path, alias, original_file, original_sha)[1] for alias, path in files.items()}
-    rows, stats = filter_rows(original, results, allow_partial, original_file)
+    rows, stats = filter_rows(original, results, allow_partial, original_file, band=band)
     return write_json_list(output_file, rows), stats

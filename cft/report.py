@@ -72,6 +72,14 @@ def pipeline_summary(summary_dir: str | os.PathLike, output: str | os.PathLike, 
     steps = {p.stem.removeprefix("summary_"): orjson.loads(p.read_bytes())
              for p in sorted(Path(summary_dir).glob("summary_*.json"))}
     rows: list[tuple[str, object]] = []
+    if "decontaminate" in steps:
+        d = steps["decontaminate"]
+        why = [f"{n} match {name}" for name, n in d["contaminated"].items()]
+        why += [f"{d['duplicates']} duplicates"] if d.get("dedup") else []
+        rows.append(("step 0 removed", f"{d['removed']} of {d['problems_in']} ({', '.join(why)}); "
+                                       f"list: {d['report']}"))
+    else:
+        rows.append(("step 0", "skipped (--no_decontaminate)"))
     if "filter" in steps:
         f = steps["filter"]
         rows += [("problems in", f["problems_in"]), ("kept", pct(f["kept"], f["problems_in"]))]

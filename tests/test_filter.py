@@ -10,6 +10,7 @@ from helpers import write_chunks, write_input
 from cft.errors import CftError
 from cft.filter import BOTH_ALL_CORRECT, BOTH_ALL_WRONG, KEPT, decide, filter_rows, open_merged
 from cft.merge import merge_chunks
+from cft.pass_band import ABOVE_MAX, BELOW_MIN, PassBand
 
 # problem i: (qwen25 correct of 4, qwen3 correct of 4) and whether it is kept
 CASES = [(0, 0, False), (4, 4, False), (0, 4, True), (4, 0, True), (2, 0, True),
@@ -120,3 +121,61 @@ def test_streams_refuse_bad_order_and_extra_rows(merged):
                                                     {"index": 1, "ground_truth": "1", "solutions": []}])})
     with pytest.raises(CftError, match="qwen3 solutions have index 1, but original has only 1 rows"):
         list(rows)
+
+
+# pass-rate bands: CASES pooled over 8 samples: 0, 8, 4, 4, 2, 3, 5, 4, 5, 0 correct
+@pytest.mark.parametrize("a, b, band, reason", [
+    (2, 1, PassBand(0.2, 0.8), BELOW_MIN),           # pooled 3/16
+    (8, 6, PassBand(0.2, 0.8), ABOVE_MAX),           # pooled 14/16
+    (4, 4, PassBand(0.2, 0.8), KEPT),
+    (0, 0, PassBand(0.2, 0.8), BOTH_ALL_WRONG),      # the keep rule comes first
+    (8, 8, PassBand(0.0, 0.5), BOTH_ALL_CORRECT),
+    (1, 7, PassBand(0.2, 0.8), KEPT),                # pooled 8/16 ...
+    (1, 7, PassBand(0.2, 0.8, per_model=True), BELOW_MIN),  # ... but 1/8 for one model
+    (3, 8, PassBand(0.25, 0.9, per_model=True), ABOVE_MAX),
+    (2, 2, PassBand(0.25, 0.25), KEPT),              # inclusive at both ends
+])
+def test_pass_rate_band(a, b, band, reason):
+    assert decide(a, 8, b, 8, band) == reason
+
+
+def test_band_edges_and_bad_bands():
+    assert PassBand(0.2, 0.8).kept_counts(16) == range(4, 13)
+    assert PassBand(0.2, 0.8).describe(16) == "[0.2, 0.8]: correct 4-12 of 16"
+    with pytest.raises(CftError, match="0 <= --min_pass_rate"):
+        PassBand(0.9, 0.1)
+
+
+def test_filter_with_pooled_and_per_model_bands(merged):
+    tmp_path, inp = merged
+    summary = tmp_path / "summary.json"
+    r, out = run_filter(tmp_path, inp, "--min_pass_rate", "0.3", "--max_pass_rate", "0.6", "--analyze",
+                        "--summary_json", str(summary))
+    assert r.returncode == 0, r.stderr
+    assert [row["index"] for row in orjson.loads(out.read_bytes())] == [2, 3, 5, 7]
+    assert "removed: below_min_pass_rate : 1 (10.0%)" in r.stdout
+    assert "removed: above_max_pass_rate : 2 (20.0%)" in r.stdout
+    assert "pooled correct-of-8, all" in r.stdout and "0:2 2:1 3:1 4:3 5:2 8:1" in r.stdout
+    assert "band (pooled)" in r.stdout and "[0.3, 0.6]: correct 3-4 of 8" in r.stdout
+    data = orjson.loads(summary.read_bytes())
+    assert data["kept"] == 4 and data["removed"] == {"both_all_wrong": 2, "both_all_correct": 1, BELOW_MIN: 1,
+                                                     ABOVE_MAX: 2}
+    assert data["pooled_correct_kept"] == {"3": 1, "4": 3} and data["band"]["per_model"] is False
+    assert (tmp_path / "filtered_analysis.png").read_bytes()[:4] == b"\x89PNG"
+    r, out = run_filter(tmp_path, inp, "--min_pass_rate", "0.25", "--per_model", "--overwrite")
+    assert r.returncode == 0, r.stderr
+    assert [row["index"] for row in orjson.loads(out.read_bytes())] == [6, 7, 8]
+    r, out = run_filter(tmp_path, inp, "--overwrite")  # no band: the seed's rule alone
+    assert [row["index"] for row in orjson.loads(out.read_bytes())] == [i for i, c in enumerate(CASES) if c[2]]
+    assert "below_min_pass_rate" not in r.stdout
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--min_pass_rate", "0.9", "--max_pass_rate", "0.1"], "0 <= --min_pass_rate (0.9) <= --max_pass_rate (0.1)"),
+    (["--max_pass_rate", "1.5"], "<= 1"),
+    (["--per_model"], "--per_model needs --min_pass_rate or --max_pass_rate"),
+])
+def test_bad_band_flags(merged, flags, message):
+    tmp_path, inp = merged
+    r, out = run_filter(tmp_path, inp, *flags)
+    assert r.returncode == 1 and message in r.stderr and not out.exists()

@@ -27,6 +27,11 @@ def test_full_pipeline_unattended(tiny_model, tmp_path):
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=1200, check=False, stdin=subprocess.DEVNULL)
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
 
+    # step 0: nothing here is a MATH-500 problem, so generation reads the input itself
+    assert orjson.loads((data / "deepscaler_train_clean.json").read_bytes()) == PROBLEMS
+    assert orjson.loads((data / "deepscaler_train_clean_removed.json").read_bytes()) == []
+    assert "step 0 removed" in r.stdout and "0 of 6 (0 match math500)" in r.stdout
+
     # step 1: commands and chunk files
     assert (data / "commands.txt").exists()
     assert len((data / "run_qwen25.sh").read_text().splitlines()) == 3  # header + one line per GPU
