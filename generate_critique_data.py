@@ -24,6 +24,8 @@ def main():
     parser.add_argument("--seed", type=int, default=0, help="seed of the draw")
     parser.add_argument("--include_truncated", action="store_true",
                         help="also use solutions cut off at max_tokens")
+    parser.add_argument("--include_disputed", action="store_true",
+                        help="also use solutions whose verdict is disputed (see grade_solutions.py)")
     parser.add_argument("--analyze", action="store_true",
                         help="print the right/wrong ratio overall, per model and per problem")
     parser.add_argument("--workers", type=int, default=default_workers(),
@@ -33,7 +35,7 @@ def main():
 
     refuse_overwrite(args.output_file, args.overwrite)
     n, stats = write_critique(args.filtered_file, args.output_file, args.max_samples_per_question, args.seed,
-                              args.include_truncated, args.workers)
+                              args.include_truncated, args.workers, include_disputed=args.include_disputed)
 
     summary = [
         ("problems", stats.problems),
@@ -42,7 +44,9 @@ def main():
         ("wrong", pct(stats.targets["wrong"], n)),
         ("skipped truncated", stats.skipped_truncated),
         ("skipped duplicate text", stats.skipped_duplicate),
+        ("held back disputed", sum(stats.skipped_disputed.values())),
     ]
+    summary += [(f"  disputed: {reason}", count) for reason, count in stats.skipped_disputed.most_common()]
     if args.analyze:
         for model, counts in sorted(stats.by_model.items()):
             total = sum(counts.values())

@@ -46,7 +46,7 @@ def as_written(pred: str) -> str:
 
 
 def grader_at(rev: str):
-    """``is_correct`` of ``cft/grading.py`` at git revision ``rev`` (loaded from ``git show``)."""
+    """The module ``cft/grading.py`` as it was at git revision ``rev`` (loaded from ``git show``)."""
     source = subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:cft/grading.py"], capture_output=True,
                             text=True, check=True).stdout
     path = Path(tempfile.mkdtemp()) / "grading_baseline.py"
@@ -55,7 +55,7 @@ def grader_at(rev: str):
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up
     spec.loader.exec_module(module)
-    return module.is_correct
+    return module
 
 
 def main() -> None:
@@ -76,7 +76,7 @@ def main() -> None:
 
     graders = {"cft.grading": is_correct}
     if args.baseline:
-        graders[f"cft@{args.baseline}"] = grader_at(args.baseline)
+        graders[f"cft@{args.baseline}"] = grader_at(args.baseline).is_correct
     graders["math-verify"] = lambda text, gold: plain_math_verify(text, gold)
 
     subsets = [

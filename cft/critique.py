@@ -19,6 +19,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from cft import regions
+from cft.disputes import reason_codes
 from cft.errors import CftError
 from cft.inputs import answer_of, question_of
 from cft.jsonio import iter_json_list, write_json_list
@@ -45,6 +46,7 @@ class CritiqueStats:
     skipped_truncated: int = 0
     skipped_duplicate: int = 0
     no_rows: int = 0
+    skipped_disputed: Counter = field(default_factory=Counter)  # dispute reason code -> solutions held back
 
     def add(self, other: CritiqueStats) -> None:
         """Count ``other``'s problems too (a worker's share)."""
@@ -77,8 +79,8 @@ def _interleave(groups: list[list[tuple]], limit: int) -> list[tuple]:
 
 
 def draw(row: dict, max_samples: int, seed: int, include_truncated: bool,
-         stats: CritiqueStats) -> list[dict]:
-    """The critique rows of one filtered problem."""
+         stats: CritiqueStats, include_disputed: bool = False) -> list[dict]:
+    """The critique rows of one filtered problem (disputed solutions left out unless ``include_disputed``)."""
     index = row.get("index")
     question, truth = question_of(row), answer_of(row)
     if question is None or truth is None or not isinstance(index, int):
@@ -92,6 +94,9 @@ def draw(row: dict, max_samples: int, seed: int, include_truncated: bool,
         for i, sol in enumerate(row[field_name]):
             if sol.get("finish_reason") == "length" and not include_truncated:
                 stats.skipped_truncated += 1
+                continue
+            if sol.get("disputed") and not include_disputed:
+                stats.skipped_disputed.update(reason_codes(sol.get("dispute_reason")) or ["(no reason)"])
                 continue
             text = sol.get("text", "")
             key = text.strip() if text[:1].isspace() or text[-1:].isspace() else text
@@ -143,7 +148,8 @@ def _check_max_samples(max_samples: int) -> None:
 
 
 def critique_rows(filtered: Iterable[dict], max_samples: int = 4, seed: int = 0,
-                  include_truncated: bool = False) -> tuple[Iterator[dict], CritiqueStats]:
+                  include_truncated: bool = False, include_disputed: bool = False
+                  ) -> tuple[Iterator[dict], CritiqueStats]:
     _check_max_samples(max_samples)
     stats = CritiqueStats()
 
@@ -151,13 +157,14 @@ def critique_rows(filtered: Iterable[dict], max_samples: int = 4, seed: int = 0,
         for row_no, row in enumerate(tqdm(filtered, desc="critique", unit="problem", mininterval=2)):
             if not isinstance(row, dict):
                 raise CftError(f"filtered row {row_no}: expected an object")
-            yield from draw(row, max_samples, seed, include_truncated, stats)
+            yield from draw(row, max_samples, seed, include_truncated, stats, include_disputed)
 
     return rows(), stats
 
 
 def write_critique(filtered_file: str | Path, output_file: str | Path, max_samples: int = 4, seed: int = 0,
-                   include_truncated: bool = False, workers: int = 1) -> tuple[int, CritiqueStats]:
+                   include_truncated: bool = False, workers: int = 1,
+                   include_disputed: bool = False) -> tuple[int, CritiqueStats]:
     """Step 4 from file to file; returns the row count and the stats.
 
     With ``workers > 1`` a large file in our layout is split into regions
@@ -168,7 +175,7 @@ def write_critique(filtered_file: str | Path, output_file: str | Path, max_sampl
     parts = regions.split(span, regions.REGIONS_PER_WORKER * workers) if span else []
     if len(parts) <= 1:
         rows, stats = critique_rows(iter_json_list(filtered_file, what="filtered problems"), max_samples, seed,
-                                    include_truncated)
+                                    include_truncated, include_disputed)
         return write_json_list(output_file, rows), stats
     _check_max_samples(max_samples)
     jobs = [(_critique_region, (r, max_samples, seed, include_truncated)) for r in parts]
