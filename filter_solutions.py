@@ -26,10 +26,12 @@ def main():
     parser.add_argument("--output_file", default=str(paths.FILTERED_FILE), help="kept problems")
     parser.add_argument("--allow_partial", action="store_true",
                         help="drop problems missing from a model's file instead of stopping")
-    parser.add_argument("--analyze", action="store_true", help="also write <output>_analysis.png")
+    parser.add_argument("--analyze", action="store_true",
+                        help="also write <output>_analysis.png and <output>_label_report.md")
     parser.add_argument("--workers", type=int, default=default_workers(),
                         help="processes for large inputs (1: one process; the output is the same)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    parser.add_argument("--summary_json", default=None, help="also write this summary as JSON")
     args = parser.parse_args()
 
     refuse_overwrite(args.output_file, args.overwrite)
@@ -48,14 +50,22 @@ def main():
                         histogram_line(stats.hist_all[alias])))
         summary.append((f"{alias} correct-of-{stats.num_samples.get(alias, 0)}, kept",
                         histogram_line(stats.hist_kept[alias])))
+    data = {"problems": stats.total, "kept": kept, "removed": dict(stats.reasons),
+            "outputs": {"filtered": args.output_file}}
     if args.analyze:
         from cft.plots import plot_pass_rates
 
         png = Path(args.output_file).with_name(Path(args.output_file).stem + "_analysis.png")
         plot_pass_rates(stats, png)
         summary.append(("plot", file_line(png)))
+        from cft.label_report import LabelReport
+
+        labels = LabelReport.from_files(files.items())
+        report = labels.write(png.with_name(Path(args.output_file).stem + "_label_report.md"))
+        summary += labels.summary_rows(report)
+        data.update(labels=labels.data(), outputs={**data["outputs"], "plot": png, "label_report": report})
     summary.append(("wrote", file_line(args.output_file)))
-    print_summary("filter", summary)
+    print_summary("filter", summary, json_path=args.summary_json, data=data)
 
 
 if __name__ == "__main__":

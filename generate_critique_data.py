@@ -31,6 +31,7 @@ def main():
     parser.add_argument("--workers", type=int, default=default_workers(),
                         help="processes for a large input (1: one process; the output is the same)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    parser.add_argument("--summary_json", default=None, help="also write this summary as JSON")
     args = parser.parse_args()
 
     refuse_overwrite(args.output_file, args.overwrite)
@@ -60,7 +61,10 @@ def main():
         summary.append(("per model", ", ".join(
             f"{m} {sum(c.values())}" for m, c in sorted(stats.by_model.items()))))
     summary.append(("wrote", file_line(args.output_file)))
-    print_summary("critique data", summary)
+    print_summary("critique data", summary, json_path=args.summary_json, data={
+        "problems": stats.problems, "rows": n, "targets": dict(stats.targets),
+        "skipped_truncated": stats.skipped_truncated, "skipped_duplicate": stats.skipped_duplicate,
+        "held_back_disputed": dict(stats.skipped_disputed), "outputs": {"critique": args.output_file}})
 
 
 if __name__ == "__main__":

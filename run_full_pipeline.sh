@@ -206,6 +206,9 @@ grep -E "^\s+removed: " "$LOG_DIR/pipeline_filter.log" | sed -E 's/^\s+//; s/\s+
 line "critique rows" "$(pick critique 'critique rows')"
 line "right" "$(pick critique 'right')"
 line "wrong" "$(pick critique 'wrong')"
+# label report (filter --analyze): verdicts by model and grade, top incorrect pairs, the report's path
+grep -E "^\s+label(s| report)" "$LOG_DIR/pipeline_filter.log" | sed -E 's/^\s+//; s/\s+:\s+/\t/' | \
+  while IFS=$'\t' read -r label value; do line "$label" "$value"; done
 echo "files:"
 for f in deepscaler_qwen25_solutions.json deepscaler_qwen3_solutions.json deepscaler_train_filter.json \
          deepscaler_train_filter_analysis.png deepscaler_critique.json deepscaler_critique_formatted.json \

@@ -25,7 +25,7 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from cft.answer_forms import plain_key, read_form
+from cft.answer_forms import read_form, unwrap_text
 
 if TYPE_CHECKING:  # grading pulls in math-verify; critique and the label report need only reason_codes
     from cft.grading import Grade
@@ -34,22 +34,29 @@ CONTAINS_TRUTH, SEVERAL_BOXES, UNITS, SECOND_PATH = "contains_truth", "several_b
 ALL_SIGNALS = (CONTAINS_TRUTH, SEVERAL_BOXES, UNITS, SECOND_PATH)
 SIGNALS = ALL_SIGNALS
 
+_LATEX_SPACE = re.compile(r"\\[,;:! ]|\\quad|\\qquad|~")
 _WORDS = re.compile(r"\\(?:text|mbox|textrm|mathrm)\s*\{\s*[A-Za-z]{2,}")
 
 
 def _contains(answer: str, truth: str) -> bool:
     """Whether ``truth`` stands alone inside ``answer`` (both as plain keys), not as part of a longer number."""
-    a, t = plain_key(answer), plain_key(truth)
+    a, t = _spaced(answer), _spaced(truth)
     if not t or len(a) <= len(t):
         return False
     start = a.find(t)
     while start >= 0:
         before = a[start - 1] if start else ""
         after = a[start + len(t)] if start + len(t) < len(a) else ""
-        if not (before.isalnum() or before in ".\\^_") and not (after.isalnum() or after in ".^_"):
+        if not (before.isalnum() or (before and before in ".\\^_{-")) and \
+                not (after.isalnum() or (after and after in ".^_}\\")):
             return True
         start = a.find(t, start + 1)
     return False
+
+
+def _spaced(s: str) -> str:
+    """Lower case, ``\\text{}`` unwrapped, LaTeX spacing as one space (word boundaries kept)."""
+    return " ".join(_LATEX_SPACE.sub(" ", unwrap_text(s)).replace("$", " ").lower().split())
 
 
 def second_path(text: str, truth: str) -> bool | None:
