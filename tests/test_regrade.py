@@ -90,6 +90,7 @@ def test_merged_file_input_and_disputes(tmp_path):
     rows[1]["solutions"][0]["text"] = r"The answer is $\boxed{4 \text{ or maybe } 5}$."
     write_results_file(merged, meta, rows)
     r = run_cmd(GRADE + ["--input_file", str(merged), "--workers", "1", "--report", str(tmp_path / "r.md"),
+                         "--signals", "contains_truth", "second_path",
                          "--summary_json", str(tmp_path / "s.json")])
     assert r.returncode == 0, r.stderr
     sol = list(open_results_file(merged)[1])[1]["solutions"][0]
