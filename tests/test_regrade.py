@@ -196,3 +196,11 @@ def test_judge_mechanics_on_tiny_model(tiny_model, stale, tmp_path):
         assert s.get("disputed", False) is not agrees
         if not agrees:
             assert f"judge:{s['judge_verdict']}" in s["dispute_reason"]
+
+
+@pytest.mark.parametrize("reply, verdict", [(" Yes.", "correct"), ("no, they differ", "incorrect"),
+                                            ("Correct", "correct"), ("I think so", "unclear"), ("", "unclear")])
+def test_judge_reply_parsing(reply, verdict):
+    from cft.judge import parse_verdict
+
+    assert parse_verdict(reply) == verdict
