@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from grading_accuracy import grader_at  # noqa: E402
 from realistic_pool import build  # noqa: E402
 
-from cft.disputes import ALL_SIGNALS  # noqa: E402
+from cft.disputes import ALL_SIGNALS, signals_for  # noqa: E402
 from cft.grading import grade_problem  # noqa: E402
 from cft.jsonio import sha256_file, write_results_file  # noqa: E402
 from cft.models import get_model  # noqa: E402
@@ -106,13 +106,19 @@ def critique_wrong_targets(critique: Path, sols: dict) -> tuple[int, int, Counte
     return len(rows), wrong, kinds
 
 
-def signal_table(rows: list[dict], sols: dict) -> None:
+def signal_table(rows: list[dict], sols: dict, name: str, grade_fn=None) -> None:
+    """Each signal's precision and recall on the verdicts of ``grade_fn`` (default: the current grader)."""
     flagged, hits, wrong_verdicts, total = Counter(), Counter(), 0, 0
     any_flag = any_hit = 0
     for per_problem in sols.values():
         for i, problem in enumerate(per_problem):
             texts = [s["text"] for s in problem]
-            for s, (grade, reasons) in zip(problem, regrade_problem(texts, rows[i]["answer"], 5.0, ALL_SIGNALS)):
+            if grade_fn is None:
+                graded = regrade_problem(texts, rows[i]["answer"], 5.0, ALL_SIGNALS)
+            else:
+                graded = [(g, signals_for(t, rows[i]["answer"], g, ALL_SIGNALS))
+                          for t, g in zip(texts, grade_fn(texts, rows[i]["answer"]))]
+            for s, (grade, reasons) in zip(problem, graded):
                 total += 1
                 is_wrong = grade.correct != s["_right"]
                 wrong_verdicts += is_wrong
@@ -121,7 +127,7 @@ def signal_table(rows: list[dict], sols: dict) -> None:
                     hits[r] += is_wrong
                 any_flag += bool(reasons)
                 any_hit += bool(reasons) and is_wrong
-    print(f"\nverdicts {total}, wrong verdicts {wrong_verdicts} ({100 * wrong_verdicts / total:.2f}%)")
+    print(f"\n{name}: verdicts {total}, wrong verdicts {wrong_verdicts} ({100 * wrong_verdicts / total:.2f}%)")
     print(f"{'signal':16s} {'flagged':>8s} {'of them wrong':>14s} {'precision':>10s} {'recall':>8s}")
     for r in ALL_SIGNALS:
         print(f"{r:16s} {flagged[r]:8d} {hits[r]:14d} {100 * hits[r] / max(1, flagged[r]):9.1f}% "
@@ -135,6 +141,7 @@ def main() -> None:
     ap.add_argument("--baseline", help="also grade with cft/grading.py at this git revision")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     ap.add_argument("--signals", action="store_true", help="also print each dispute signal's precision/recall")
+    ap.add_argument("--signals_only", action="store_true", help="only the signal tables (no steps 2-5)")
     args = ap.parse_args()
 
     graders = {}
@@ -148,6 +155,8 @@ def main() -> None:
     for seed in args.seeds:
         rows, sols = build(seed)
         for name, (grade, regrade) in graders.items():
+            if args.signals_only:
+                break
             work = OUT / f"seed{seed}" / name.replace(" ", "_").replace("@", "_").replace("+", "plus")
             input_file = write_pool(work, rows, sols, grade)
             steps_2_to_5(work, input_file, regrade)
@@ -155,7 +164,9 @@ def main() -> None:
             print(f"{seed:4d}  {name:34s} {n:6d} {wrong:6d} ({100 * wrong / max(1, n):4.2f}%)  {dict(kinds)}",
                   flush=True)
         if args.signals:
-            signal_table(rows, sols)
+            signal_table(rows, sols, "current grader")
+            if args.baseline:
+                signal_table(rows, sols, f"grader@{args.baseline}", graders[f"grader@{args.baseline}"][0])
 
 
 if __name__ == "__main__":

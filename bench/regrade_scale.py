@@ -6,7 +6,9 @@ write (right or wrong), mean about 600 characters. Every solution carries a
 stale verdict ("incorrect", as if graded by an older grader), so every file
 is re-graded. Prints the wall time, solutions per second and the changed
 verdicts, for the dispute signals on (the default) and, with
-``--no_signals_too``, off.
+``--no_signals_too``, off. Also the CPU time of the script and its workers:
+on a shared machine the wall time depends on the neighbours, the CPU time
+divided by the workers is what otherwise idle cores would take.
 
     python bench/regrade_scale.py [--problems 40000] [--workers 2]
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import subprocess
 import sys
 import time
@@ -61,18 +64,22 @@ def main() -> None:
         write_merged(path, args.problems)
         build_s = time.perf_counter() - t0
         summary = OUT / "summary.json"
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
         r = subprocess.run([sys.executable, str(ROOT / "grade_solutions.py"), "--input_file", str(path), "--workers",
                             str(args.workers), "--report", str(OUT / "label_report.md"), "--summary_json",
                             str(summary), *extra], capture_output=True, text=True)
         wall = time.perf_counter() - t0
+        cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
         if r.returncode:
             raise SystemExit(r.stderr[-3000:])
         data = json.loads(summary.read_text())
         print(f"{name}: {data['problems']} problems x 8 = {data['solutions']} solutions "
               f"({path.stat().st_size / 2**20:.0f} MB, built in {build_s:.0f} s): grade_solutions.py {wall:.0f} s wall "
               f"({data['solutions'] / wall:.0f} solutions/s, {args.workers} workers); changed {data['changed']}, "
-              f"disputed {data['disputed']} {data['disputed_by_reason']}", flush=True)
+              f"disputed {data['disputed']} {data['disputed_by_reason']}; CPU {cpu:.0f} s (script and workers): "
+              f"{cpu / args.workers:.0f} s on {args.workers} otherwise idle cores, "
+              f"{data['solutions'] / (cpu / args.workers):.0f} solutions/s", flush=True)
 
 
 if __name__ == "__main__":

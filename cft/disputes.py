@@ -62,11 +62,13 @@ def _spaced(s: str) -> str:
     return " ".join(_LATEX_SPACE.sub(" ", unwrap_text(s)).replace("$", " ").lower().split())
 
 
-def second_path(text: str, truth: str) -> bool | None:
-    """Plain math-verify's verdict on the whole text (its own extraction); None if it found nothing."""
+def second_path(text: str, truth: str, gold: list | None = None) -> bool | None:
+    """Plain math-verify's verdict on the whole text (its own extraction); None if it found nothing.
+    ``gold``: the truth already parsed by math-verify."""
     from math_verify import parse, verify
 
-    gold = parse(f"${truth}$", parsing_timeout=None)
+    if gold is None:
+        gold = parse(f"${truth}$", parsing_timeout=None)
     pred = parse(text, parsing_timeout=None)
     if not gold or not pred:
         return None
@@ -96,7 +98,14 @@ def signals_for(text: str, truth: str, grade: Grade, signals: Sequence[str] = SI
     if SECOND_PATH in signals:
         key = (answer, grade.grade)
         if cache is None or key not in cache:
-            other = second_path(text, truth)
+            gold = None
+            if cache is not None:
+                if "gold" not in cache:
+                    from math_verify import parse
+
+                    cache["gold"] = parse(f"${truth}$", parsing_timeout=None)
+                gold = cache["gold"]
+            other = second_path(text, truth, gold)
             if cache is not None:
                 cache[key] = other
         else:
