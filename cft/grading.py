@@ -181,11 +181,24 @@ class GroundTruth:
         boxed = extract_answer(self.text) if _BOX_RE.search(self.text) else None  # a reference solution's box
         self.form = read_form(boxed or self.text)
         self.integer = None if self.form.percent else _integer(self.form.text)
-        self.parsed: list = []
+        self.timeout_s = timeout_s
+        self._parsed: list | None = None
         self._bare: list | None = None
         self._exact: list | None = None
-        with contextlib.suppress(_Deadline), _deadline(timeout_s):
-            self.parsed = _parse(_with_percent(self.form), _GOLD_CONFIG)
+
+    @property
+    def parsed(self) -> list:
+        """math-verify's parse, made on first use (an integer truth against integer answers needs none),
+        under its own deadline; a parse that ran out of time is empty (nothing matches it)."""
+        if self._parsed is None:
+            self._parsed = []  # stays empty if the deadline (ours or the caller's) interrupts the parse
+            parsed: list = []
+            # inside a grading call its deadline already runs (a second timer would cancel it)
+            own = None if signal.getitimer(signal.ITIMER_REAL)[0] > 0 else self.timeout_s
+            with contextlib.suppress(_Deadline) if own else contextlib.nullcontext(), _deadline(own):
+                parsed = _parse(_with_percent(self.form), _GOLD_CONFIG)
+            self._parsed = parsed
+        return self._parsed
 
     @property
     def bare(self) -> list:
