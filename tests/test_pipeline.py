@@ -76,6 +76,10 @@ def test_full_pipeline_unattended(tiny_model, tmp_path):
     assert "problems in               : 6" in summary and f"kept                      : {len(expected)}" in summary
     assert f"critique rows             : {len(critique)}" in summary
     assert "deepscaler_critique_formatted.parquet" in summary
+    # the label report (filter --analyze): verdicts per model, and where the report is
+    assert "labels qwen25" in summary and "labels qwen3" in summary and "verdicts:" in summary
+    assert "deepscaler_train_filter_label_report.md" in summary
+    assert (data / "deepscaler_train_filter_label_report.md").read_text().startswith("# Label report")
 
     # a rerun finds every chunk done and re-derives steps 2-5
     r2 = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False, stdin=subprocess.DEVNULL)
