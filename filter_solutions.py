@@ -32,7 +32,8 @@ def main():
     parser.add_argument("--output_file", default=str(paths.FILTERED_FILE), help="kept problems")
     parser.add_argument("--allow_partial", action="store_true",
                         help="drop problems missing from a model's file instead of stopping")
-    parser.add_argument("--analyze", action="store_true", help="also write <output>_analysis.png")
+    parser.add_argument("--analyze", action="store_true",
+                        help="also write <output>_analysis.png and <output>_label_report.md")
     parser.add_argument("--min_pass_rate", type=float, default=0.0,
                         help="also remove problems whose pooled pass rate (both models) is below this")
     parser.add_argument("--max_pass_rate", type=float, default=1.0,
@@ -71,13 +72,19 @@ def main():
     if band:
         n = stats.num_samples.get(stats.aliases[0], 0) if band.per_model else stats.pooled_samples
         summary.append(("band (" + ("each model" if band.per_model else "pooled") + ")", band.describe(n)))
+    labels = None
     if args.analyze:
+        from cft.label_report import LabelReport
         from cft.plots import plot_pass_rates
 
         png = Path(args.output_file).with_name(Path(args.output_file).stem + "_analysis.png")
         plot_pass_rates(stats, png)
         summary.append(("plot", file_line(png)))
-        outputs.append(png)
+        labels = LabelReport.from_files(files.items())
+        report = labels.write(png.with_name(Path(args.output_file).stem + "_label_report.md"))
+        label_rows = labels.summary_rows(report)
+        summary += label_rows
+        outputs += [png, report]
     summary.append(("wrote", file_line(args.output_file)))
     print_summary("filter", summary, args.summary_json, {
         "elapsed_s": round(time.perf_counter() - t0, 3), "problems_in": stats.total, "kept": kept,
@@ -87,6 +94,8 @@ def main():
         "pooled_correct_kept": stats.pooled_kept,
         "band": {"min_pass_rate": band.min_rate, "max_pass_rate": band.max_rate, "per_model": band.per_model}
         if band else None,
+        "labels": labels.data() if labels else None,
+        "label_summary": label_rows if labels else None,  # the printed lines, for the pipeline's summary
         "outputs": outputs})
 
 

@@ -23,6 +23,8 @@ def main():
     parser.add_argument("--seed", type=int, default=0, help="seed of the draw")
     parser.add_argument("--include_truncated", action="store_true",
                         help="also use solutions cut off at max_tokens")
+    parser.add_argument("--include_disputed", action="store_true",
+                        help="also use solutions whose verdict is disputed (see grade_solutions.py)")
     parser.add_argument("--analyze", action="store_true",
                         help="print the right/wrong ratio overall, per model and per problem")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output file")
@@ -32,7 +34,7 @@ def main():
     t0 = time.perf_counter()
     refuse_overwrite(args.output_file, args.overwrite)
     n, stats = write_critique(args.filtered_file, args.output_file, args.max_samples_per_question, args.seed,
-                              args.include_truncated)
+                              args.include_truncated, include_disputed=args.include_disputed)
 
     summary = [
         ("problems", stats.problems),
@@ -41,7 +43,9 @@ def main():
         ("wrong", pct(stats.targets["wrong"], n)),
         ("skipped truncated", stats.skipped_truncated),
         ("skipped duplicate text", stats.skipped_duplicate),
+        ("held back disputed", sum(stats.skipped_disputed.values())),
     ]
+    summary += [(f"  disputed: {reason}", count) for reason, count in stats.skipped_disputed.most_common()]
     if args.analyze:
         for model, counts in sorted(stats.by_model.items()):
             total = sum(counts.values())
@@ -60,7 +64,8 @@ def main():
         "targets": stats.targets, "by_model": stats.by_model,
         "rows_per_problem": {f"{r}R/{w}W": c for (r, w), c in sorted(stats.per_problem.items())},
         "problems_without_rows": stats.no_rows, "skipped_truncated": stats.skipped_truncated,
-        "skipped_duplicate": stats.skipped_duplicate, "outputs": [args.output_file]})
+        "skipped_duplicate": stats.skipped_duplicate, "held_back_disputed": stats.skipped_disputed,
+        "outputs": [args.output_file]})
 
 
 if __name__ == "__main__":

@@ -1,45 +1,65 @@
-"""Grading accuracy on data/grading-bench, beside plain math-verify.
+"""Grading accuracy on the grading bench (data/grading-bench), beside plain math-verify.
 
-Plain math-verify: ``verify(parse("$gold$"), parse(pred))`` with the prediction
-put in ``\\boxed{}`` (equivalence pairs) or taken as is (solution cases).
-Ours: ``cft.grading.is_correct``. Solution cases are reported for the boxed
-single-answer subset (what the pipeline grades), the several-boxes cases and
-the unboxed ones (which our last-box rule grades wrong by design) apart.
+Predictions are graded as the models wrote them: an equivalence pair's
+prediction that already holds a ``\\boxed{}``/``\\fbox{}`` is fed as it is,
+any other is put in one box (our pipeline grades boxed answers). Solution
+cases are fed as they are. Plain math-verify: ``verify(parse("$gold$"),
+parse(prediction))``. Ours: ``cft.grading.is_correct``.
 
-    python bench/grading_accuracy.py [--bench_dir data/grading-bench] [--show_misses]
+Subsets: the equivalence pairs as written; the solution cases with one boxed
+answer (what the pipeline grades); the cases whose note says several boxes
+form the answer together; the unboxed ones (our rule grades them wrong: no
+box, no answer).
+
+``--baseline REV`` also grades with ``cft/grading.py`` as it was at git
+revision REV, in the same run (before/after side by side).
+
+    python bench/grading_accuracy.py [--baseline 351c725] [--bench_dir data/grading-bench] [--show_misses]
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 from math_verify import parse, verify
 
 from cft.grading import is_correct
 
-DEFAULT_DIR = Path(__file__).resolve().parent.parent / "data" / "grading-bench"
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DIR = ROOT / "data" / "grading-bench"
 
 
 def plain_math_verify(pred: str, gold: str) -> bool:
     return bool(verify(parse(f"${gold}$"), parse(pred)))
 
 
-def score(cases, ours, theirs, show_misses: bool, label: str):
-    n_ours = n_theirs = 0
-    for case in cases:
-        ok_ours = ours(case) == case["expected"]
-        n_ours += ok_ours
-        n_theirs += theirs(case) == case["expected"]
-        if show_misses and not ok_ours:
-            print(f"  miss [{label}] {json.dumps(case)[:200]}")
-    return n_ours, n_theirs, len(cases)
+def as_written(pred: str) -> str:
+    return pred if ("\\boxed" in pred or "\\fbox" in pred) else f"\\boxed{{{pred}}}"
+
+
+def grader_at(rev: str):
+    """The module ``cft/grading.py`` as it was at git revision ``rev`` (loaded from ``git show``)."""
+    source = subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:cft/grading.py"], capture_output=True,
+                            text=True, check=True).stdout
+    path = Path(tempfile.mkdtemp()) / "grading_baseline.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location("grading_baseline", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bench_dir", type=Path, default=DEFAULT_DIR)
+    ap.add_argument("--baseline", help="also grade with cft/grading.py at this git revision")
     ap.add_argument("--show_misses", action="store_true")
     args = ap.parse_args()
 
@@ -52,27 +72,30 @@ def main() -> None:
     boxed = [c for c in sols if "\\boxed" in c["solution"] and c not in multi]
     unboxed = [c for c in sols if "\\boxed" not in c["solution"] and c not in multi]
 
-    rows = [
-        ("equivalence pairs (pred boxed)",) + score(
-            pairs,
-            lambda c: is_correct(f"\\boxed{{{c['pred']}}}", c["gold"]),
-            lambda c: plain_math_verify(f"\\boxed{{{c['pred']}}}", c["gold"]),
-            args.show_misses, "pair"),
-        ("solution cases, boxed single answer",) + score(
-            boxed, lambda c: is_correct(c["solution"], c["gold"]),
-            lambda c: plain_math_verify(c["solution"], c["gold"]), args.show_misses, "boxed"),
-        ("solution cases, several boxes",) + score(
-            multi, lambda c: is_correct(c["solution"], c["gold"]),
-            lambda c: plain_math_verify(c["solution"], c["gold"]), False, "multi"),
-        ("solution cases, no box (ours: wrong by design)",) + score(
-            unboxed, lambda c: is_correct(c["solution"], c["gold"]),
-            lambda c: plain_math_verify(c["solution"], c["gold"]), False, "unboxed"),
+    graders = {"cft.grading": is_correct}
+    if args.baseline:
+        graders[f"cft@{args.baseline}"] = grader_at(args.baseline).is_correct
+    graders["math-verify"] = lambda text, gold: plain_math_verify(text, gold)
+
+    subsets = [
+        ("equivalence pairs, as written", pairs, lambda c: as_written(c["pred"])),
+        ("equivalence pairs, every pred boxed (old)", pairs, lambda c: f"\\boxed{{{c['pred']}}}"),
+        ("solution cases, boxed single answer", boxed, lambda c: c["solution"]),
+        ("solution cases, several boxes (notes)", multi, lambda c: c["solution"]),
+        ("solution cases, no box (ours: wrong)", unboxed, lambda c: c["solution"]),
     ]
-    print(f"{'subset':48s} {'cft.grading':>14s} {'math-verify':>14s}")
-    for name, ours, theirs, n in rows:
-        print(f"{name:48s} {ours:4d}/{n:<4d}{100 * ours / n:5.1f}% {theirs:4d}/{n:<4d}{100 * theirs / n:5.1f}%")
-    o, t, n = rows[0][1:]
-    print(f"ratio on equivalence pairs (cft.grading / math-verify accuracy): {o / t:.3f}")
+    print(f"{'subset':44s}" + "".join(f"{name:>20s}" for name in graders))
+    for label, cases, text_of in subsets:
+        cells = []
+        for name, grade in graders.items():
+            right = 0
+            for case in cases:
+                ok = grade(text_of(case), case["gold"]) == case["expected"]
+                right += ok
+                if args.show_misses and not ok and name == "cft.grading" and "(old)" not in label:
+                    print(f"  miss [{label}] {json.dumps(case)[:220]}")
+            cells.append(f"{right:4d}/{len(cases):<4d}{100 * right / len(cases):6.1f}%")
+        print(f"{label:44s}" + "".join(f"{c:>20s}" for c in cells))
 
 
 if __name__ == "__main__":

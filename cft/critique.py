@@ -18,6 +18,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from cft.disputes import reason_codes
 from cft.errors import CftError
 from cft.inputs import answer_of, question_of
 from cft.jsonio import iter_json_list, write_json_list
@@ -44,6 +45,7 @@ class CritiqueStats:
     skipped_truncated: int = 0
     skipped_duplicate: int = 0
     no_rows: int = 0
+    skipped_disputed: Counter = field(default_factory=Counter)  # dispute reason code -> solutions held back
 
 
 def _solution_fields(row: dict) -> list[str]:
@@ -64,8 +66,8 @@ def _interleave(groups: list[list[tuple]], limit: int) -> list[tuple]:
 
 
 def draw(row: dict, max_samples: int, seed: int, include_truncated: bool,
-         stats: CritiqueStats) -> list[dict]:
-    """The critique rows of one filtered problem."""
+         stats: CritiqueStats, include_disputed: bool = False) -> list[dict]:
+    """The critique rows of one filtered problem (disputed solutions left out unless ``include_disputed``)."""
     index = row.get("index")
     question, truth = question_of(row), answer_of(row)
     if question is None or truth is None or not isinstance(index, int):
@@ -79,6 +81,9 @@ def draw(row: dict, max_samples: int, seed: int, include_truncated: bool,
         for i, sol in enumerate(row[field_name]):
             if sol.get("finish_reason") == "length" and not include_truncated:
                 stats.skipped_truncated += 1
+                continue
+            if sol.get("disputed") and not include_disputed:
+                stats.skipped_disputed.update(reason_codes(sol.get("dispute_reason")) or ["(no reason)"])
                 continue
             text = sol.get("text", "")
             key = text.strip() if text[:1].isspace() or text[-1:].isspace() else text
@@ -125,7 +130,8 @@ def draw(row: dict, max_samples: int, seed: int, include_truncated: bool,
 
 
 def critique_rows(filtered: Iterable[dict], max_samples: int = 4, seed: int = 0,
-                  include_truncated: bool = False) -> tuple[Iterator[dict], CritiqueStats]:
+                  include_truncated: bool = False, include_disputed: bool = False
+                  ) -> tuple[Iterator[dict], CritiqueStats]:
     if max_samples < 1:
         raise CftError(f"--max_samples_per_question must be at least 1, got {max_samples}")
     stats = CritiqueStats()
@@ -134,14 +140,14 @@ def critique_rows(filtered: Iterable[dict], max_samples: int = 4, seed: int = 0,
         for row_no, row in enumerate(tqdm(filtered, desc="critique", unit="problem", mininterval=2)):
             if not isinstance(row, dict):
                 raise CftError(f"filtered row {row_no}: expected an object")
-            yield from draw(row, max_samples, seed, include_truncated, stats)
+            yield from draw(row, max_samples, seed, include_truncated, stats, include_disputed)
 
     return rows(), stats
 
 
 def write_critique(filtered_file: str | Path, output_file: str | Path, max_samples: int = 4, seed: int = 0,
-                   include_truncated: bool = False) -> tuple[int, CritiqueStats]:
+                   include_truncated: bool = False, include_disputed: bool = False) -> tuple[int, CritiqueStats]:
     """Step 4 from file to file; returns the row count and the stats."""
     rows, stats = critique_rows(iter_json_list(filtered_file, what="filtered problems"), max_samples, seed,
-                                include_truncated)
+                                include_truncated, include_disputed)
     return write_json_list(output_file, rows), stats

@@ -25,7 +25,15 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
+from latex2sympy2_extended.logic import And
+from latex2sympy2_extended.sets import FiniteSet
 from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse, verify
+from math_verify.grader import INVERSE_RELATIONS, sympy_expr_eq
+from sympy import And as SympyAnd
+from sympy import Basic, Eq, Expr, Float, Interval, Mul, Ne, Rational, Symbol, Union, simplify
+from sympy.core.relational import Relational
+
+from cft.answer_forms import Form, read_form
 
 # math-verify warns once that its own timeout is off; ours replaces it.
 logging.getLogger("math_verify").setLevel(logging.ERROR)
@@ -33,6 +41,10 @@ logging.getLogger("math_verify").setLevel(logging.ERROR)
 CORRECT, INCORRECT, NO_ANSWER, TIMEOUT = "correct", "incorrect", "no_answer", "timeout"
 GRADES = (CORRECT, INCORRECT, NO_ANSWER, TIMEOUT)
 DEFAULT_TIMEOUT_S = 5.0
+
+# Recorded in the metadata of every file graded by ``grade_solutions.py``; bump it whenever a verdict
+# can change, so that re-grading redoes the files graded by an older grader.
+GRADER_VERSION = "2"
 
 _BOX_RE = re.compile(r"\\(?:boxed|fbox)\s*\{")
 _GOLD_CONFIG = (LatexExtractionConfig(boxed_match_priority=0), ExprExtractionConfig())
@@ -52,8 +64,8 @@ class Grade:
 # --- extraction -------------------------------------------------------------
 
 
-def _box_spans(text: str) -> Iterator[tuple[int, int]]:
-    """(content_start, content_end) of each top-level box, in order."""
+def _box_spans(text: str) -> Iterator[tuple[int, int, int]]:
+    """(command_start, content_start, content_end) of each top-level box, in order."""
     pos = 0
     while (m := _BOX_RE.search(text, pos)) is not None:
         depth, i = 1, m.end()
@@ -67,63 +79,69 @@ def _box_spans(text: str) -> Iterator[tuple[int, int]]:
             i += 1
         if depth:  # unclosed box (cut off by max_tokens): no answer here
             return
-        yield m.end(), i - 1
+        yield m.start(), m.end(), i - 1
         pos = i
 
 
-def extract_answer(text: str) -> str | None:
-    """The content of the last top-level ``\\boxed{}``/``\\fbox{}``, or None."""
+# What may stand between two boxes that state one answer together: math delimiters, spacing,
+# "and"/"or"/commas (bare or in \text{}), and a variable naming the next value (x_2 =).
+_GAP_NOISE = re.compile(r"\$|\\[()\[\]]|\\quad|\\qquad|\\[,;:! ]|~|&|\\\\")
+_GAP_TEXT = re.compile(r"\\(?:text|textrm|mbox|mathrm)\s*\{([^{}]*)\}")
+_GAP_NAME = re.compile(r"(?:[A-Za-z](?:_\{?[A-Za-z0-9]+\}?)?\s*=\s*)$")
+_GAP_JOIN = re.compile(r"(?:[,;]?\s*(?:and|or)?|,\s*(?:and|or)\s*)\s*,?", re.I)
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+
+
+def _joins(gap: str) -> bool:
+    """Whether the text between two boxes joins them into one answer (``$\\boxed{2}$ and $\\boxed{3}$``)."""
+    if len(gap) > 80:
+        return False
+    g = _GAP_TEXT.sub(r" \1 ", gap)
+    g = _GAP_NOISE.sub(" ", g).strip()
+    g = _GAP_NAME.sub("", g).strip()
+    if not g and _BLANK_LINE.search(gap):
+        return False  # two boxes in two paragraphs, nothing joining them
+    return _GAP_JOIN.fullmatch(g) is not None
+
+
+def _unbox(answer: str) -> str:
+    """``\\boxed{\\boxed{7}}`` -> ``7``."""
+    while True:
+        inner = list(_box_spans(answer))
+        if len(inner) == 1 and answer.startswith(("\\boxed", "\\fbox")) and inner[0][2] == len(answer) - 1:
+            answer = answer[inner[0][1] : inner[0][2]].strip()
+        else:
+            return answer
+
+
+def final_boxes(text: str) -> list[str]:
+    """The contents of the boxes that state the final answer: the last box, with the boxes just
+    before it that its sentence joins to it ("$\\boxed{2}$ and $\\boxed{3}$", "x=\\boxed{5} or x=\\boxed{-5}")."""
     if not text:
-        return None
+        return []
     spans = list(_box_spans(text))
     if not spans:
-        return None
-    last = spans[-1]
-    answer = text[last[0] : last[1]].strip()
-    while True:  # a box inside a box: \boxed{\boxed{5}}
-        inner = list(_box_spans(answer))
-        if len(inner) == 1 and answer.startswith(("\\boxed", "\\fbox")) and inner[0][1] == len(answer) - 1:
-            answer = answer[inner[0][0] : inner[0][1]].strip()
-        else:
+        return []
+    chosen = [spans[-1]]
+    for prev in reversed(spans[:-1]):
+        if not _joins(text[prev[2] + 1 : chosen[0][0]]):
             break
-    return answer or None
+        chosen.insert(0, prev)
+    contents = []
+    for _, start, end in chosen:
+        content = _unbox(text[start:end].strip())
+        if content and (not contents or contents[-1] != content):
+            contents.append(content)
+    return contents
 
 
-# --- normalisation that math-verify leaves to the caller ---------------------
-
-_TEXT_WRAP = re.compile(r"\\(?:text|textbf|mathrm|mathbf|textup)\s*\{([^{}]*)\}")
-_CHOICE = re.compile(r"^\(?([A-Ea-e])\)?[.:]?$")
-_DEGREE = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|°|\\degree")
-_THOUSANDS = re.compile(r"(?<=\d)(?:\{,\}|\\,|,\\!|\\!)(?=\d{3}\b)")
-_SPACES = re.compile(r"\s+|\\[,;:! ]|\\quad|\\qquad")
-_INTEGER = re.compile(r"([+-]?)\s*(\d+)")
-
-
-def _unwrap_text(s: str) -> str:
-    prev = None
-    while prev != s:
-        prev, s = s, _TEXT_WRAP.sub(r"\1", s)
-    return s
-
-
-def _clean(answer: str) -> str:
-    """Strip wrappers that carry no value: $...$, \\text{}, degree signs, {,} separators."""
-    s = answer.strip().strip("$").strip()
-    s = _DEGREE.sub("", s)
-    s = _THOUSANDS.sub("", s)
-    s = _unwrap_text(s)
-    s = s.replace("\\%", "").replace("%", "").replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac")
-    return s.strip().rstrip(".").strip()
-
-
-def _plain(answer: str) -> str:
-    """A comparison key for text answers: no spaces, no braces, lower case."""
-    return _SPACES.sub("", _clean(answer)).replace("{", "").replace("}", "").lower()
-
-
-def _choice(answer: str) -> str | None:
-    m = _CHOICE.match(_SPACES.sub("", _clean(answer)))
-    return m.group(1).upper() if m else None
+def extract_answer(text: str) -> str | None:
+    """The final answer: the last top-level ``\\boxed{}``/``\\fbox{}``, or the last boxes of the final
+    sentence joined by "and", "or" or commas (as ``2, 3``); None without a box."""
+    contents = final_boxes(text)
+    if not contents:
+        return None
+    return contents[0] if len(contents) == 1 else ", ".join(contents)
 
 
 # --- grading ------------------------------------------------------------------
@@ -151,18 +169,62 @@ def _deadline(seconds: float | None):
         signal.signal(signal.SIGALRM, old)
 
 
+def _with_percent(form: Form) -> str:
+    return form.text + "\\%" if form.percent else form.text
+
+
 class GroundTruth:
     """A ground truth parsed once, for grading all of a problem's solutions."""
 
     def __init__(self, text: str, timeout_s: float | None = DEFAULT_TIMEOUT_S):
         self.text = str(text)
-        self.cleaned = _clean(self.text)
-        self.plain = _plain(self.text)
-        self.choice = _choice(self.text)
-        self.integer = _integer(self.cleaned)
-        self.parsed: list = []
-        with contextlib.suppress(_Deadline), _deadline(timeout_s):
-            self.parsed = _parse(self.cleaned, _GOLD_CONFIG)
+        boxed = extract_answer(self.text) if _BOX_RE.search(self.text) else None  # a reference solution's box
+        self.form = read_form(boxed or self.text)
+        self.integer = None if self.form.percent else _integer(self.form.text)
+        self.timeout_s = timeout_s
+        self._parsed: list | None = None
+        self._bare: list | None = None
+        self._exact: list | None = None
+
+    @property
+    def parsed(self) -> list:
+        """math-verify's parse, made on first use (an integer truth against integer answers needs none),
+        under its own deadline; a parse that ran out of time is empty (nothing matches it)."""
+        if self._parsed is None:
+            self._parsed = []  # stays empty if the deadline (ours or the caller's) interrupts the parse
+            parsed: list = []
+            # inside a grading call its deadline already runs (a second timer would cancel it)
+            own = None if signal.getitimer(signal.ITIMER_REAL)[0] > 0 else self.timeout_s
+            with contextlib.suppress(_Deadline) if own else contextlib.nullcontext(), _deadline(own):
+                parsed = _parse(_with_percent(self.form), _GOLD_CONFIG)
+            self._parsed = parsed
+        return self._parsed
+
+    @property
+    def bare(self) -> list:
+        """Parsed without its percent sign (``50\\%`` as 50)."""
+        if self._bare is None:
+            self._bare = _parse(self.form.text, _GOLD_CONFIG) if self.form.percent else self.parsed
+        return self._bare
+
+    def exact_values(self) -> list:
+        """The exact numbers this ground truth may stand for (``\\frac{1}{7}``; ``50\\%``: 50 and 1/2);
+        empty when it is not an exact number (a decimal, an expression, a set)."""
+        if self._exact is None:
+            self._exact = []
+            if "." not in self.form.text:
+                for expr in self.parsed[:1] + (self.bare[:1] if self.form.percent else []):
+                    value = _doit(expr)
+                    if isinstance(value, Expr) and value.is_number and not value.has(Float):
+                        self._exact.append(value)
+        return self._exact
+
+
+def _doit(expr):
+    try:
+        return expr.doit() if isinstance(expr, Basic) else expr
+    except Exception:  # noqa: BLE001 (sympy raises anything)
+        return expr
 
 
 def _parse(answer: str, config) -> list:
@@ -178,18 +240,119 @@ def _integer(s: str) -> str | None:
     return f"-{digits}" if m.group(1) == "-" and digits != "0" else digits
 
 
+def _verify(gold: list, pred: list) -> bool:
+    return bool(gold) and bool(pred) and verify(gold, pred, timeout_seconds=None, allow_set_relation_comp=True)
+
+
 def _matches(answer: str, gold: GroundTruth) -> bool:
-    cleaned = _clean(answer)
-    if _plain(cleaned) == gold.plain:
+    pred, want = read_form(answer), gold.form
+    if pred.empty or want.empty:  # \emptyset, "no solution", "none"
+        return pred.empty and want.empty
+    if pred.choice and want.choice:  # (B) 14 against B, or against (B) 14
+        return pred.choice == want.choice
+    if pred.choice_only or want.choice_only:
+        return False
+    if pred.plain == want.plain or pred.written == want.written:
         return True
-    if gold.integer is not None and (integer := _integer(cleaned)) is not None:
+    if gold.integer is not None and not pred.percent and (integer := _integer(pred.text)) is not None:
         return integer == gold.integer  # two integer literals: no need for math-verify
-    if gold.choice is not None:
-        return _choice(cleaned) == gold.choice
     if not gold.parsed:
         return False
-    pred = _parse(cleaned, _PRED_CONFIG)
-    return bool(pred) and verify(gold.parsed, pred, timeout_seconds=None)
+    parsed = _parse(_with_percent(pred), _PRED_CONFIG)
+    if _verify(gold.parsed, parsed) or _equivalent_relations(gold.parsed, parsed) \
+            or _equal_expressions(gold.parsed, parsed):
+        return _exact_enough(pred, gold)
+    if pred.percent or want.percent:  # 12\% against 12: the number without its sign
+        bare = _parse(pred.text, _PRED_CONFIG) if pred.percent else parsed
+        if _verify(gold.bare, bare):
+            return _exact_enough(pred, gold)
+    return False
+
+
+FLOAT_REPR_TOLERANCE = 1e-12
+_DECIMAL = re.compile(r"[+-]?(?:\d+\.\d*|\.\d+)")
+_INTEGER = re.compile(r"([+-]?)\s*(\d+)")
+
+
+def _exact_enough(pred: Form, gold: GroundTruth) -> bool:
+    """False for a decimal that only approximates an exact ground truth (0.142857 for \\frac{1}{7}),
+    which math-verify's 6-digit rounding lets through; True otherwise. A decimal as long as a
+    double's repr (1.4142135623730951 for \\sqrt{2}: within 1e-12) is that number, not a rounding."""
+    if _DECIMAL.fullmatch(pred.text) is None or not gold.exact_values():
+        return True
+    value = Rational(pred.text)
+    written = [value, value / 100] if pred.percent else [value]
+    for exact in gold.exact_values():
+        for v in written:
+            if exact.is_rational and exact == v:
+                return True
+            with contextlib.suppress(TypeError, ValueError):
+                if abs(float(exact) - float(v)) <= FLOAT_REPR_TOLERANCE * max(1.0, abs(float(exact))):
+                    return True
+    return False
+
+
+def _relation_like(expr) -> bool:
+    if isinstance(expr, Relational):
+        return True
+    return isinstance(expr, (And, SympyAnd, FiniteSet)) and len(expr.args) > 0 and \
+        all(isinstance(a, Relational) for a in expr.args)
+
+
+def _solution_set(expr, symbol):
+    if isinstance(expr, FiniteSet):  # x < 2 or x > 5
+        parts = [_solution_set(a, symbol) for a in expr.args]
+        return Union(*parts)
+    return expr.as_set()
+
+
+def _first_expr(parsed: list):
+    return next((p for p in parsed if isinstance(p, Basic)), None)
+
+
+def _equivalent_relations(gold_parsed: list, pred_parsed: list) -> bool:
+    """Inequalities with the same solutions: ``3 \\ge 2x > 1`` and ``1 < 2x \\le 3``; ``x<2 or x>5`` and
+    ``(-\\infty,2)\\cup(5,\\infty)``; ``11x+16y\\ge 200`` and ``5.5x+8y\\ge 100`` (a positive multiple)."""
+    g, p = _first_expr(gold_parsed), _first_expr(pred_parsed)
+    if g is None or p is None:
+        return False
+    try:
+        if _relation_like(p) and isinstance(g, Interval | Union) and len(p.free_symbols) == 1:
+            return sympy_expr_eq(g, _solution_set(p, next(iter(p.free_symbols))), 6, 15)
+        if not (_relation_like(g) and _relation_like(p)) or g.free_symbols != p.free_symbols:
+            return False
+        if len(g.free_symbols) == 1:
+            symbol = next(iter(g.free_symbols))
+            return sympy_expr_eq(_solution_set(g, symbol), _solution_set(p, symbol), 6, 15)
+        if isinstance(g, Relational) and isinstance(p, Relational) and not isinstance(g, Eq | Ne):
+            dp = p.lhs - p.rhs
+            if type(g) is not type(p):
+                if INVERSE_RELATIONS.get(type(g)) is not type(p):
+                    return False
+                dp = -dp
+            ratio = simplify((g.lhs - g.rhs) / dp)
+            return bool(ratio.is_number and ratio.is_positive)
+    except Exception:  # noqa: BLE001 (sympy raises anything on odd input)
+        return False
+    return False
+
+
+def _equal_expressions(gold_parsed: list, pred_parsed: list) -> bool:
+    """``x+0`` and ``x``: math-verify compares a bare symbol by name only; here by value, for
+    expressions with a variable (not words, which parse as products of letters)."""
+    g, p = _first_expr(gold_parsed), _first_expr(pred_parsed)
+    if not (isinstance(g, Expr) and isinstance(p, Expr)) or not (isinstance(g, Symbol) or isinstance(p, Symbol)):
+        return False
+    if _wordlike(g) or _wordlike(p) or not (g.free_symbols or p.free_symbols):
+        return False
+    try:
+        return simplify(g - p) == 0
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def _wordlike(expr) -> bool:
+    return isinstance(expr, Mul) and all(isinstance(a, Symbol) for a in expr.args)
 
 
 def grade_solution(

@@ -84,6 +84,7 @@ def pipeline_summary(summary_dir: str | os.PathLike, output: str | os.PathLike, 
         f = steps["filter"]
         rows += [("problems in", f["problems_in"]), ("kept", pct(f["kept"], f["problems_in"]))]
         rows += [(f"removed: {reason}", pct(n, f["problems_in"])) for reason, n in f["removed"].items()]
+        rows += [tuple(row) for row in f.get("label_summary") or []]  # filter --analyze's label report
     if "critique" in steps:
         c = steps["critique"]
         rows += [("critique rows", c["rows"])]

@@ -24,7 +24,7 @@ from cft.grading import (
     (r"x = \fbox{10}", "10"),                                 # \fbox
     (r"\boxed {x^{2}}", "x^{2}"),                             # space before the brace
     (r"\boxed{\{1, 2\}}", r"\{1, 2\}"),                       # escaped braces inside
-    (r"\boxed{a} and \boxed{\text{b}}", r"\text{b}"),
+    (r"\boxed{a} and \boxed{\text{b}}", r"a, \text{b}"),      # the final sentence's boxes, joined
     ("The answer is 42.", None),                              # no box: no answer, no number fallback
     (r"we get \boxed{", None),                                # cut off mid-box
     (r"\boxed{}", None),                                      # empty box
@@ -170,3 +170,96 @@ def test_problem_checks_each_distinct_answer_once(monkeypatch):
 ])
 def test_integer_answers(text, truth, expected):
     assert grade_solution(text, truth).grade == expected
+
+
+# --- answers as models write them (issue 11): each class with its negatives -------------------
+
+@pytest.mark.parametrize("text, expected", [
+    (r"The solutions are $\boxed{2}$ and $\boxed{3}$.", "2, 3"),
+    (r"So $x=\boxed{5}$ or $x=\boxed{-5}$.", "5, -5"),
+    (r"\[\boxed{(1, 2)}, \boxed{(2, 1)}\]", "(1, 2), (2, 1)"),
+    (r"$x_1 = \boxed{1}$ \quad \text{and} \quad $x_2 = \boxed{4}$", "1, 4"),
+    (r"$\boxed{4}$, $\boxed{4}$", "4"),                                   # the same box twice: once
+    (r"I first got \boxed{3}. Checking again, the answer is \boxed{4}.", "4"),   # another sentence
+    (r"\boxed{3}, but after checking, \boxed{4}", "4"),                   # words that are not a joiner
+    ("\\boxed{3}\n\n\\boxed{4}", "4"),                                    # two paragraphs
+])
+def test_final_sentence_boxes(text, expected):
+    assert extract_answer(text) == expected
+
+
+MODEL_FORMS = [
+    # several boxes that together state the answer
+    (r"The solutions are $\boxed{2}$ and $\boxed{3}$.", "2, 3", True),
+    (r"The solutions are $\boxed{3}$ and $\boxed{2}$.", "2, 3", True),
+    (r"The solutions are $\boxed{2}$ and $\boxed{4}$.", "2, 3", False),
+    (r"So $x=\boxed{5}$ or $x=\boxed{-5}$.", r"\pm 5", True),
+    (r"So $x=\boxed{5}$ or $x=\boxed{5}$.", r"\pm 5", False),
+    (r"It is $\boxed{3}$ or $\boxed{4}$.", "4", False),                   # a hedge is not the answer
+    (r"\boxed{3}. Wait, that is wrong: the answer is \boxed{4}.", "4", True),
+    # plus-minus
+    (r"\boxed{\pm 5}", "5, -5", True),
+    (r"\boxed{5}", r"\pm 5", False),
+    (r"\boxed{1 \pm \sqrt{2}}", r"1+\sqrt{2}, 1-\sqrt{2}", True),
+    # a choice letter with its value
+    (r"\boxed{\textbf{(B) } 14}", "14", True),
+    (r"\boxed{\textbf{(B) } 14}", "B", True),
+    (r"\boxed{\text{(C)}\ 5}", "C", True),
+    (r"\boxed{(B)\ 14}", r"\text{(B) }14", True),
+    (r"\boxed{\textbf{(B) } 14}", "C", False),
+    (r"\boxed{\textbf{(B) } 14}", "15", False),
+    (r"\boxed{\text{(C)}\ 5}", "B", False),
+    (r"\boxed{14}", "B", False),
+    # units, with exponents
+    (r"\boxed{48\,\text{m}^2}", "48", True),
+    (r"\boxed{48 \text{ cm}^{2}}", "48", True),
+    (r"\boxed{12\pi \text{ square units}}", r"12\pi", True),
+    (r"\boxed{48\,\text{m}^2}", "49", False),
+    (r"\boxed{48\,\text{m}^2}", "2304", False),
+    # a percent against a decimal
+    (r"\boxed{12\%}", "0.12", True),
+    (r"\boxed{12\%}", "12", True),
+    (r"\boxed{0.12}", r"12\%", True),
+    (r"\boxed{12\%}", "0.13", False),
+    (r"\boxed{12}", "0.12", False),
+    (r"\boxed{0.5\%}", "0.5", True),
+    # the empty set
+    (r"\boxed{\emptyset}", r"\text{no solution}", True),
+    (r"\boxed{\text{No solution}}", r"\emptyset", True),
+    (r"\boxed{\varnothing}", "None", True),
+    (r"\boxed{\emptyset}", "0", False),
+    (r"\boxed{\text{no solution}}", r"\{1\}", False),
+    (r"\boxed{0}", r"\emptyset", False),
+    # an inequality for an interval
+    (r"\boxed{x < 2}", r"(-\infty, 2)", True),
+    (r"\boxed{x \ge 3}", r"[3, \infty)", True),
+    (r"\boxed{1 < x \le 4}", r"(1, 4]", True),
+    (r"\boxed{x < 2 \text{ or } x > 5}", r"(-\infty, 2) \cup (5, \infty)", True),
+    (r"\boxed{x \in [1, 3]}", "[1, 3]", True),
+    (r"\boxed{x \le 2}", r"(-\infty, 2)", False),
+    (r"\boxed{x > 2}", r"(-\infty, 2)", False),
+    (r"\boxed{1 < x < 4}", r"(1, 4]", False),
+    # an approximate decimal against an exact ground truth
+    (r"\boxed{0.142857}", r"\frac{1}{7}", False),
+    (r"\boxed{1.414}", r"\sqrt{2}", False),
+    (r"\boxed{0.3333}", r"\frac{1}{3}", False),
+    (r"\boxed{0.125}", r"\frac{1}{8}", True),
+    (r"\boxed{7.0}", "7", True),
+    (r"\boxed{1.4142135623730951}", r"\sqrt{2}", True),                  # a double's full repr
+    (r"\boxed{\frac{1}{4}}", "0.25", True),                               # the reference is a decimal
+]
+
+
+@pytest.mark.parametrize("text, truth, expected", MODEL_FORMS)
+def test_model_written_forms(text, truth, expected):
+    assert is_correct(text, truth) is expected
+
+
+def test_model_forms_table_has_negatives_for_each_class():
+    assert sum(1 for *_, e in MODEL_FORMS if not e) >= 20
+
+
+def test_grader_version_is_a_string():
+    from cft.grading import GRADER_VERSION
+
+    assert isinstance(GRADER_VERSION, str) and GRADER_VERSION

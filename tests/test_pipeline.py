@@ -89,6 +89,11 @@ def test_full_pipeline_unattended(tiny_model, tmp_path):
     printed = r.stdout.split("=== summary ===")[1]
     assert re.search(rf"critique rows +: {len(critique)}\n", printed)
     assert "deepscaler_critique_formatted.parquet" in printed
+    # the label report (filter --analyze): verdicts per model, and where the report is
+    assert "labels qwen25" in printed and "labels qwen3" in printed and "verdicts:" in printed
+    assert "deepscaler_train_filter_label_report.md" in printed
+    assert (data / "deepscaler_train_filter_label_report.md").read_text().startswith("# Label report")
+    assert steps["filter"]["labels"]["grades"].keys() == {"qwen25", "qwen3"}
 
     # a rerun finds every chunk done and re-derives steps 2-5
     r2 = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False, stdin=subprocess.DEVNULL)
