@@ -34,3 +34,4 @@ bench: venv
 	$(PY) bench/grading_throughput.py
 	$(PY) bench/postprocess_scale.py
 	$(PY) bench/generation_overhead.py --enforce_eager
+	$(PY) bench/fault_overhead.py

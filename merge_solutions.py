@@ -11,6 +11,7 @@ from cft import cli, paths
 from cft.jsonio import refuse_overwrite
 from cft.merge import merge_models
 from cft.models import MODELS, get_model
+from cft.reaper import guard_spawned_children
 from cft.regions import default_workers
 from cft.report import file_line, histogram_line, pct, print_summary
 
@@ -38,6 +39,8 @@ def main():
         refuse_overwrite(output, args.overwrite)
         jobs.append((spec, dirs[spec.alias], output))
 
+    if args.workers > 1 and len(jobs) > 1:
+        guard_spawned_children()  # its worker processes die with it, even on kill -9 (cft/reaper.py)
     for (spec, _, _), s in zip(jobs, merge_models(jobs, args.allow_partial, args.workers)):
         truncated = f"{s.truncated} ({100 * s.truncated / s.solutions:.1f}%)" if s.solutions else "0"
         print_summary(f"merged {spec.name}", [

@@ -11,7 +11,8 @@ grading pool) are re-parented to init and live on, holding GPU memory. Two parts
 - ``start_reaper()``, before the engine and the grading pool start: a small process in its own
   session (so a signal to the run's process group spares it) that waits for the main process
   to end (a pidfd, else polling its parent pid) and then SIGKILLs every process carrying the
-  marker, until none is left. While the run lives it sleeps in one blocking ``poll``.
+  marker, until none is left. While the run lives it sleeps in one blocking ``poll``. It says
+  what it killed on stderr, unless the main process exited in order (it then says so on a pipe).
 
 A process group alone would not do: an interactive shell puts the script in a group of its own,
 but a pipeline, a script or ``subprocess`` shares its caller's group, so killing "the group"
@@ -21,6 +22,7 @@ the death of the parent *thread*. ``CFT_NO_REAPER=1`` turns both parts off (for 
 
 from __future__ import annotations
 
+import atexit
 import os
 import secrets
 import select
@@ -52,15 +54,36 @@ def run_token() -> str | None:
     return token if token.split(":")[0] == str(os.getpid()) else None
 
 
+def guard_spawned_children() -> subprocess.Popen | None:
+    """``start_reaper`` for a script whose worker processes are all spawned (exec'd, as by a "spawn"
+    multiprocessing context): they inherit a marker set in-process, so no re-exec is needed."""
+    if os.environ.get("CFT_NO_REAPER") or not sys.platform.startswith("linux"):
+        return None
+    if run_token() is None:
+        os.environ[ENV] = f"{os.getpid()}:{secrets.token_hex(8)}"
+    return start_reaper()
+
+
 def start_reaper() -> subprocess.Popen | None:
     """Start the watchdog of this (marked) run; None when the run is not marked."""
     token = run_token()
     if token is None:
         return None
     env = {k: v for k, v in os.environ.items() if k != ENV}
-    return subprocess.Popen([sys.executable, "-m", "cft.reaper", str(os.getpid()), token], env=env,
-                            stdin=subprocess.DEVNULL, start_new_session=True,
+    proc = subprocess.Popen([sys.executable, "-m", "cft.reaper", str(os.getpid()), token], env=env,
+                            stdin=subprocess.PIPE, start_new_session=True,
                             cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    atexit.register(_note_clean_exit, proc)
+    return proc
+
+
+def _note_clean_exit(proc: subprocess.Popen) -> None:
+    """Tell the reaper this is an orderly exit (it still cleans up, but quietly)."""
+    try:
+        proc.stdin.write(b"exit\n")
+        proc.stdin.flush()
+    except (OSError, ValueError):
+        pass
 
 
 def marked_pids(token: str) -> list[int]:
@@ -119,7 +142,8 @@ def main(argv: list[str]) -> None:
     wait_for_exit(pid)
     t0 = time.monotonic()
     n = kill_marked(token)
-    if n:
+    clean = bool(select.select([sys.stdin], [], [], 0)[0]) and sys.stdin.buffer.read1(16).startswith(b"exit")
+    if n and not clean:
         print(f"reaper: pid {pid} ended; killed {n} leftover processes of its run in "
               f"{time.monotonic() - t0:.2f} s", file=sys.stderr, flush=True)
 
