@@ -77,6 +77,16 @@ def no_partial(folder: Path) -> None:
     assert not [p.name for p in folder.rglob("*.tmp")], "a temporary file was left behind"
 
 
+def absent_or_whole(post, folder: Path, step: str) -> None:
+    """Each output of ``step`` in ``folder`` is absent or byte for byte the reference (a step with two
+    outputs may have committed one whole before the other failed); no temporary file is left."""
+    for name in post["files"][step]:
+        path = folder / name
+        if path.is_file():
+            assert path.read_bytes() == post["ref"][name], f"{path} is not whole"
+    no_partial(folder)
+
+
 # --- steps 2-5 on real files -------------------------------------------------------------
 
 N_PROBLEMS = 400
@@ -156,8 +166,7 @@ def test_full_disk_is_one_line(post, step, tmp_path):
         r = run_cmd(post["cmd"](step, small))
         line = error_line(r)
         assert "No space left on device" in line and str(small) in line, line
-        assert not [n for n in post["files"][step] if (small / n).exists()], os.listdir(small)
-        no_partial(small)
+        absent_or_whole(post, small, step)
 
 
 @pytest.mark.parametrize("step", ["filter", "critique", "format"])  # (merge writes in worker processes)
@@ -177,7 +186,7 @@ def test_full_disk_injected_at_the_write_call(post, step, tmp_path, monkeypatch,
     lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert lines[-1].startswith("error: ") and "No space left on device" in lines[-1]
     assert str(tmp_path) in lines[-1]
-    assert not [n for n in post["files"][step] if (tmp_path / n).exists()]
+    assert not [n for n in post["files"][step] if (tmp_path / n).exists()]  # every write failed
     no_partial(tmp_path)
 
 
@@ -195,9 +204,7 @@ def test_output_path_that_is_a_folder_is_one_line(post, step, tmp_path):
     line = error_line(run_cmd(post["cmd"](step, tmp_path)))
     assert str(tmp_path / first) in line, line
     assert (tmp_path / first).is_dir()
-    for p in tmp_path.iterdir():  # the other output of the step, if written, is whole
-        assert p.is_dir() or p.read_bytes() == post["ref"][p.name]
-    no_partial(tmp_path)
+    absent_or_whole(post, tmp_path, step)
 
 
 @pytest.mark.parametrize("step", STEPS)
@@ -208,7 +215,8 @@ def test_missing_input_folder_is_one_line(post, step, tmp_path):
         cmd[cmd.index("--qwen25_dir") + 1] = str(gone / "qwen25")
     line = error_line(run_cmd(cmd))
     assert str(gone) in line, line
-    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+    if (tmp_path / "out").exists():  # (merge writes the model whose chunks are there)
+        absent_or_whole(post, tmp_path / "out", step)
 
 
 # --- step 1: faults caught before a model loads ---------------------------------------------
