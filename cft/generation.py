@@ -146,7 +146,8 @@ def _existing_matches(path: Path, expected: dict) -> str | None:
     return None
 
 
-def plan(config: RunConfig, log=print) -> Plan:
+def plan(config: RunConfig, log=None) -> Plan:
+    log = log or _say
     if config.chunk_size <= 0:
         raise CftError(f"--chunk_size must be positive, got {config.chunk_size}")
     if config.num_samples <= 0:
@@ -293,7 +294,11 @@ def _take_lock(plan_: Plan, job: ChunkJob, out: RunOutcome, log) -> ChunkLock | 
     return lock
 
 
-def run(plan_: Plan, llm, params, grading_workers: int = 2, log=print, pool=None,
+def _say(message: str) -> None:
+    print(message, flush=True)  # logs are often files: each line as it happens
+
+
+def run(plan_: Plan, llm, params, grading_workers: int = 2, log=_say, pool=None,
         term_grace_s: float = 0.0) -> RunOutcome:
     """Generate, grade and write every chunk of the plan with one engine.
 
