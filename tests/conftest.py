@@ -1,4 +1,5 @@
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -106,8 +107,8 @@ def chunk_path(folder, cid, model="qwen-2.5-math-7b"):
 
 @pytest.fixture(scope="session")
 def killed_then_resumed(tiny_model, gen_input, tmp_path_factory):
-    """Run generation, kill -9 its main process (only) once the first chunk lands, check that no process
-    of the run outlives it by 10 s, then rerun to the end."""
+    """Run generation, kill -9 its main process (only) at a random moment after the first chunk lands,
+    check that no process of the run outlives it by 10 s, then rerun to the end."""
     out = tmp_path_factory.mktemp("gen") / "solutions_qwen25"
     proc = subprocess.Popen(gen_cmd(tiny_model, gen_input, out, "--max_tokens", "200"), stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
@@ -116,6 +117,7 @@ def killed_then_resumed(tiny_model, gen_input, tmp_path_factory):
         assert proc.poll() is None, "generation exited before writing a chunk"
         assert time.monotonic() < deadline, "no chunk written in time"
         time.sleep(0.02)
+    time.sleep(random.Random(os.environ.get("CFT_FAULT_SEED", "13")).uniform(0, 1.5))  # a random moment after it
     procs = run_processes(proc.pid)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
