@@ -259,7 +259,7 @@ def _cannot_write(plan_: Plan, job: ChunkJob, path, e: OSError) -> CftError:
                     f"{len(have)} of {plan_.total_chunks} chunks are whole in {c.output_dir}")
 
 
-def _take_lock(plan_: Plan, job: ChunkJob, out: RunOutcome, log) -> ChunkLock | None:
+def _take_lock(plan_: Plan, job: ChunkJob, out: RunOutcome, log, stop: GracefulStop) -> ChunkLock | None:
     """The chunk's lock, or None when the chunk is to be skipped (locked, or done meanwhile)."""
     c = plan_.config
     lock = ChunkLock(job.path, c.lock_stale_s)
@@ -280,6 +280,8 @@ def _take_lock(plan_: Plan, job: ChunkJob, out: RunOutcome, log) -> ChunkLock | 
             log(f"chunk {job.chunk_id:03d}: waiting, locked by {describe(holder)}")
             waiting = True
         time.sleep(WAIT_POLL_S)
+        if stop.requested:
+            return None
     if job.path.exists():  # the holder (or a process that ran before us) may have finished it
         why = _existing_matches(job.path, plan_.metadata(job))
         if why is None:
@@ -339,7 +341,7 @@ def run(plan_: Plan, llm, params, grading_workers: int = 2, log=_say, pool=None,
             if stop.requested:
                 out.stopped = True
                 break
-            lock = _take_lock(plan_, job, out, log)
+            lock = _take_lock(plan_, job, out, log, stop)
             if lock is None:
                 continue
             try:

@@ -66,12 +66,13 @@ class GracefulStop:
                      f"{self.grace_s:.0f} s grace), then stopping")
             signal.setitimer(signal.ITIMER_REAL, max(0.1, self.grace_s - MARGIN_S))
             return
-        if self.chunk_id is None:
-            self.log("SIGTERM: stopping (no chunk in flight)")
-        else:
-            why = "no finished chunk to estimate from" if left is None else f"about {left:.0f} s left"
-            self.log(f"SIGTERM: stopping now; chunk {self.chunk_id:03d} is left absent ({why}, "
-                     f"grace {self.grace_s:.0f} s)")
+        if self.chunk_id is None:  # between chunks (or waiting for a lock): stop before the next one
+            self.requested = True
+            self.log("SIGTERM: stopping before the next chunk")
+            return
+        why = "no finished chunk to estimate from" if left is None else f"about {left:.0f} s left"
+        self.log(f"SIGTERM: stopping now; chunk {self.chunk_id:03d} is left absent ({why}, "
+                 f"grace {self.grace_s:.0f} s)")
         raise SystemExit(EXIT_CODE)
 
     def _on_alarm(self, signum, frame) -> None:
