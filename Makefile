@@ -43,3 +43,4 @@ bench: venv
 	$(PY) bench/postprocess_scale.py
 	$(PY) bench/generation_overhead.py --enforce_eager
 	$(PY) bench/decontamination.py
+	$(PY) bench/fault_overhead.py

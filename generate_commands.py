@@ -17,6 +17,7 @@ from cft import cli, paths
 from cft.chunks import num_chunks
 from cft.commands import base_command, shell_block, slurm_script
 from cft.errors import CftError
+from cft.gen_options import default_of
 from cft.inputs import load_rows
 from cft.models import MODELS, get_model
 
@@ -24,8 +25,8 @@ from cft.models import MODELS, get_model
 def main():
     p = cli.parser(__doc__)
     p.add_argument("--input_file", default=str(paths.INPUT_FILE), help="problem set (JSON list)")
-    p.add_argument("--chunk_size", type=int, default=1000, help="problems per chunk")
-    p.add_argument("--num_samples", type=int, default=8, help="solutions per problem")
+    p.add_argument("--chunk_size", type=int, default=default_of("chunk_size"), help="problems per chunk")
+    p.add_argument("--num_samples", type=int, default=default_of("num_samples"), help="solutions per problem")
     p.add_argument("--num_gpus", type=int, default=8, help="GPUs per node (shell format)")
     p.add_argument("--models", nargs="+", default=list(MODELS), help="models to write commands for")
     p.add_argument("--output_dir", default=str(paths.DATA_DIR),
@@ -42,6 +43,10 @@ def main():
     p.add_argument("--time", default="24:00:00", help="Slurm time limit per chunk")
     p.add_argument("--cpus_per_task", type=int, default=8, help="Slurm CPUs per task (grading workers)")
     p.add_argument("--mem", default="64G", help="Slurm memory per task")
+    p.add_argument("--grace_s", type=int, default=120,
+                   help="Slurm: seconds between SIGTERM and SIGKILL (set it to the partition's GraceTime); "
+                        "SIGTERM comes this long before the time limit too, and the chunk in flight is finished "
+                        "if it can end in time")
     args = p.parse_args()
 
     if args.num_gpus < 1:
@@ -73,7 +78,7 @@ def main():
             script.parent.mkdir(parents=True, exist_ok=True)
             (log_dir / "slurm").mkdir(parents=True, exist_ok=True)  # Slurm does not create --output folders
             script.write_text(slurm_script(spec, cmd, total, paths.ROOT, log_dir / "slurm", args.max_concurrent,
-                                           args.partition, args.time, args.cpus_per_task, args.mem))
+                                           args.partition, args.time, args.cpus_per_task, args.mem, args.grace_s))
             script.chmod(0o755)
             out.append(f"# {spec.name}: {total} array tasks -> sbatch {script}")
     print("\n".join(out))

@@ -15,6 +15,7 @@ from cft.inputs import load_rows
 from cft.jsonio import refuse_overwrite, sha256_file
 from cft.merge import default_workers, merge_models
 from cft.models import MODELS, get_model
+from cft.reaper import guard_spawned_children
 from cft.report import file_line, histogram_line, pct, print_summary
 
 
@@ -49,6 +50,8 @@ def main():
         refuse_overwrite(output, args.overwrite)
         jobs.append((spec, dirs[spec.alias], output))
 
+    if args.workers > 1 and len(jobs) > 1:
+        guard_spawned_children()  # its worker processes die with it, even on kill -9 (cft/reaper.py)
     summaries = merge_models(jobs, args.allow_partial, args.workers, input_rows, input_sha)
     for (spec, _, _), s in zip(jobs, summaries):
         truncated = f"{s.truncated} ({100 * s.truncated / s.solutions:.1f}%)" if s.solutions else "0"

@@ -2,7 +2,8 @@
 # Run step 1 for one model on one node: one generate_solutions.py worker per GPU.
 # Worker g gets CUDA_VISIBLE_DEVICES=g and runs chunks g, g+N, g+2N, ... with one engine.
 # Logs go to <log_dir>/<alias>_gpu<g>.log; the run ends with a table of chunks done and
-# failed per GPU, and exits 1 if any worker failed. Ctrl-C stops every worker it started.
+# failed per GPU, and exits 1 if any worker failed. Ctrl-C or SIGTERM stops every process of every
+# worker it started (SIGTERM, then SIGKILL after $STOP_GRACE s, default 30).
 # Finished chunks are skipped, so rerunning after a failure only does what is left.
 set -uo pipefail
 
@@ -10,6 +11,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 GPUS=8
 MODEL=qwen-2.5-math-7b
 LOG_DIR="$here/logs"
+STOP_GRACE=${STOP_GRACE:-30}
 PYTHON=${PYTHON:-}
 EXTRA=()
 
@@ -52,13 +54,28 @@ fi
 mkdir -p "$LOG_DIR"
 alias_name=$("$PYTHON" -c "import sys; sys.path.insert(0, '$here'); from cft.models import get_model; print(get_model('$MODEL').alias)")
 pids=()
+# Ctrl-C / SIGTERM: SIGTERM to each worker's process group (the worker and its vLLM processes),
+# SIGKILL to whatever is left of them after $STOP_GRACE s; a worker's own watchdog
+# (cft/reaper.py) also ends its engine's processes once the worker is gone.
+alive() { local st; st=$(ps -o stat= -p "$1" 2>/dev/null) && [ "${st#Z}" = "$st" ]; }
 stop_all() {
-  echo "stopping ${#pids[@]} workers..." >&2
+  trap '' INT TERM
+  echo "stopping ${#pids[@]} workers (SIGTERM, then SIGKILL after ${STOP_GRACE} s)..." >&2
   for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null; done
+  local end=$((SECONDS + STOP_GRACE)) left
+  while :; do
+    left=0
+    for pid in "${pids[@]}"; do alive "$pid" && left=$((left + 1)); done
+    [ "$left" -eq 0 ] || [ "$SECONDS" -ge "$end" ] && break
+    sleep 0.5
+  done
+  for pid in "${pids[@]}"; do kill -KILL -- "-$pid" 2>/dev/null; done
   wait
-  exit 130
+  echo "stopped; rerun this command to do the missing chunks" >&2
+  exit "$1"
 }
-trap stop_all INT TERM
+trap 'stop_all 130' INT
+trap 'stop_all 143' TERM
 
 for ((g = 0; g < GPUS; g++)); do
   log="$LOG_DIR/${alias_name}_gpu$g.log"

@@ -101,7 +101,7 @@ def main() -> None:
         cpu0 = grading_cpu(pool)
         t0 = time.perf_counter()
         reports = run(work_plan, llm, params, grading_workers=args.grading_workers, log=lambda *_: None,
-                      pool=pool)
+                      pool=pool).reports
         wall = time.perf_counter() - t0
         ours = sum(rep.output_tokens for rep in reports) / wall
         grading_share = (grading_cpu(pool) - cpu0) / (wall * (os.cpu_count() or 1))

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable
 
 from cft.errors import CftError
+from cft.oserrors import one_line
 
 
 def _terminate(signum, frame):
@@ -15,7 +16,7 @@ def _terminate(signum, frame):
 
 
 def run(main: Callable[[], object]) -> None:
-    """Call ``main``; a CftError becomes ``error: <message>`` on stderr and exit code 1.
+    """Call ``main``; a CftError or an OSError becomes ``error: <message>`` on stderr and exit code 1.
 
     SIGTERM (``kill``, Slurm's cancel, a pipeline stopping) unwinds like Ctrl-C, so the
     vLLM engine shuts down its worker processes instead of leaving them orphaned.
@@ -25,6 +26,9 @@ def run(main: Callable[[], object]) -> None:
         code = main()
     except CftError as e:
         print(f"error: {e}", file=sys.stderr)
+        sys.exit(1)
+    except OSError as e:  # a full disk, a read-only folder, a folder in a file's place: one line naming it
+        print(f"error: {one_line(e)}", file=sys.stderr)
         sys.exit(1)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -46,7 +46,12 @@ def shell_block(spec: ModelSpec, cmd: list[str], total_chunks: int, chunk_size: 
 
 
 def slurm_script(spec: ModelSpec, cmd: list[str], total_chunks: int, root: Path, log_dir: Path,
-                 max_concurrent: int, partition: str | None, time_limit: str, cpus: int, mem: str) -> str:
+                 max_concurrent: int, partition: str | None, time_limit: str, cpus: int, mem: str,
+                 grace_s: int = 120) -> str:
+    """The job-array script. Preemption and time limits: ``--requeue`` puts a preempted task back in
+    the queue, ``--signal=B:TERM@grace_s`` sends SIGTERM that long before the time limit, and the
+    script ``exec``s generate_solutions.py so that SIGTERM reaches it; with ``--term_grace_s`` it then
+    finishes the chunk in flight if it can end in time, else leaves it absent (cft/graceful_stop.py)."""
     sbatch = [
         f"#SBATCH --job-name=cft-{spec.alias}",
         f"#SBATCH --array=0-{total_chunks - 1}%{max_concurrent}",
@@ -57,19 +62,23 @@ def slurm_script(spec: ModelSpec, cmd: list[str], total_chunks: int, root: Path,
         f"#SBATCH --mem={mem}",
         f"#SBATCH --time={time_limit}",
         f"#SBATCH --output={log_dir}/{spec.alias}_chunk_%a_%A.log",
+        "#SBATCH --requeue",
+        f"#SBATCH --signal=B:TERM@{grace_s}",
     ]
     if partition:
         sbatch.append(f"#SBATCH --partition={partition}")
-    command = " ".join(shlex.quote(c) for c in cmd)
+    command = " ".join(shlex.quote(c) for c in [*cmd, "--term_grace_s", str(max(0, grace_s - 10))])
     return "\n".join([
         "#!/usr/bin/env bash",
         f"# {spec.name}: one array task per chunk ({total_chunks} chunks), one GPU each.",
         "# Submit with: sbatch <this file>. Resubmitting skips finished chunks (their files exist).",
+        f"# Preempted tasks are requeued; SIGTERM (preemption, or {grace_s} s before the time limit) finishes",
+        "# the chunk in flight if it can end in time, else leaves it absent for the requeue or a resubmission.",
         *sbatch,
         "set -euo pipefail",
         f"mkdir -p {shlex.quote(str(log_dir))}",
         f"cd {shlex.quote(str(root))}",
         'echo "chunk ${SLURM_ARRAY_TASK_ID} of ' + spec.alias + ' on $(hostname), GPU ${CUDA_VISIBLE_DEVICES:-?}"',
-        f'{command} --chunk_id "${{SLURM_ARRAY_TASK_ID}}"',
+        f'exec {command} --chunk_id "${{SLURM_ARRAY_TASK_ID}}"',
         "",
     ])

@@ -20,21 +20,22 @@ class Sample:
     num_tokens: int
 
 
-def load_llm(model_path: str, *, seed: int, max_model_len: int | None, tensor_parallel_size: int = 1,
-             gpu_memory_utilization: float = 0.9, dtype: str = "auto", enforce_eager: bool = False):
-    """Build the engine. Must be called under ``if __name__ == "__main__":`` (vLLM spawns workers)."""
+def load_llm(model_path: str, *, seed: int, max_model_len: int | None, **engine):
+    """Build the engine. Must be called under ``if __name__ == "__main__":`` (vLLM spawns workers).
+
+    ``engine``: more ``vllm.LLM`` arguments by name (``EngineOptions.engine_kwargs()``).
+    """
     os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")  # GiB; only read by the CPU backend
     from vllm import LLM
 
-    return LLM(model=model_path, seed=seed, max_model_len=max_model_len,
-               tensor_parallel_size=tensor_parallel_size, gpu_memory_utilization=gpu_memory_utilization,
-               dtype=dtype, enforce_eager=enforce_eager, trust_remote_code=False)
+    return LLM(model=model_path, seed=seed, max_model_len=max_model_len, trust_remote_code=False, **engine)
 
 
-def sampling_params(*, n: int, temperature: float, top_p: float, max_tokens: int, stop: list[str]):
+def sampling_params(**kwargs):
+    """``vllm.SamplingParams`` from ``SamplingOptions.vllm_sampling()`` (n, temperature, top_p, max_tokens, stop)."""
     from vllm import SamplingParams
 
-    return SamplingParams(n=n, temperature=temperature, top_p=top_p, max_tokens=max_tokens, stop=stop)
+    return SamplingParams(**kwargs)
 
 
 def generate(llm, prompts: list[str], params, progress: bool = True) -> list[list[Sample]]:

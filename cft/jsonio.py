@@ -22,6 +22,7 @@ from typing import IO, Any
 import orjson
 
 from cft.errors import CftError
+from cft.oserrors import NamedWriter, named
 
 _DUMP_OPTS = orjson.OPT_SERIALIZE_NUMPY
 _UMASK = os.umask(0)
@@ -196,14 +197,20 @@ def atomic_open(path: str | os.PathLike) -> Iterator[IO[bytes]]:
     """Open ``path`` for binary writing; it appears under its name only when the block succeeds."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:  # OSErrors name ``path`` (not the temporary file): cft.cli prints them as one line
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as e:
+        raise named(e, path) from None
     os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs get the usual permissions
     try:
-        with os.fdopen(fd, "wb", buffering=1 << 20) as f:
+        with NamedWriter(fd, path) as f:
             yield f
             f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+            try:
+                os.fsync(f.fileno())
+                os.replace(tmp, path)
+            except OSError as e:
+                raise named(e, path) from None
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)

@@ -33,8 +33,12 @@ ANSWERS = range(5)
 ANSWER_LEADS = (" ", " so ", " answer ")
 
 
-def build_tiny_model(target: str | Path, seed: int = 0, vocab_size: int = 320) -> Path:
-    """Write a tiny Qwen2ForCausalLM + byte-level BPE tokenizer (with a ChatML template) to ``target``."""
+def build_tiny_model(target: str | Path, seed: int = 0, vocab_size: int = 320,
+                     max_position_embeddings: int = 2048) -> Path:
+    """Write a tiny Qwen2ForCausalLM + byte-level BPE tokenizer (with a ChatML template) to ``target``.
+
+    ``max_position_embeddings``: the context the model's config states (a short one tests the plan's checks).
+    """
     import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
@@ -60,7 +64,7 @@ def build_tiny_model(target: str | Path, seed: int = 0, vocab_size: int = 320) -
     torch.manual_seed(seed)
     config = Qwen2Config(
         vocab_size=vocab_size, hidden_size=128, intermediate_size=256, num_hidden_layers=2,
-        num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=2048,
+        num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=max_position_embeddings,
         tie_word_embeddings=True, eos_token_id=fast.eos_token_id, bos_token_id=fast.eos_token_id,
         torch_dtype="float32",
     )

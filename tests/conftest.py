@@ -1,6 +1,9 @@
 import os
+import random
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import orjson
@@ -41,3 +44,84 @@ def gen_cmd(model_path, input_file, output_dir, *extra, model="qwen25"):
 
 def run_cmd(cmd, **kw):
     return subprocess.run(cmd, capture_output=True, text=True, check=False, **kw)
+
+
+# --- processes of a run, for the no-orphans checks ---------------------------------------
+
+def _proc_table() -> dict[int, tuple[int, str]]:
+    """pid -> (parent pid, state) of every process."""
+    table = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                stat = Path(f"/proc/{name}/stat").read_text()
+            except OSError:
+                continue
+            fields = stat.rsplit(")", 1)[1].split()
+            table[int(name)] = (int(fields[1]), fields[0])
+    return table
+
+
+def run_processes(pid: int) -> set[int]:
+    """Live processes of the run of generate_solutions.py ``pid``: its descendants, and every process
+    carrying its run marker (cft/reaper.py), wherever it was re-parented."""
+    table = _proc_table()
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {p for p, (pp, _) in table.items() if pp in frontier} - found
+        found |= frontier
+    needle = f"CFT_RUN_ID={pid}:".encode()
+    for p in table:
+        try:
+            if needle in Path(f"/proc/{p}/environ").read_bytes():
+                found.add(p)
+        except OSError:
+            pass
+    return {p for p in found | {pid} if table.get(p, (0, "Z"))[1] != "Z"}
+
+
+def wait_gone(pids: set[int], timeout: float = 10.0) -> tuple[float, set[int]]:
+    """Seconds until none of ``pids`` runs (zombies count as gone), and those still running at ``timeout``."""
+    t0 = time.monotonic()
+    while True:
+        table = _proc_table()
+        alive = {p for p in pids if p in table and table[p][1] != "Z"}
+        if not alive or time.monotonic() - t0 > timeout:
+            return time.monotonic() - t0, alive
+        time.sleep(0.05)
+
+
+def kill_all(pids) -> None:
+    for p in pids:
+        try:
+            os.kill(p, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def chunk_path(folder, cid, model="qwen-2.5-math-7b"):
+    return Path(folder) / f"{model}_chunk_{cid:03d}.json"
+
+
+@pytest.fixture(scope="session")
+def killed_then_resumed(tiny_model, gen_input, tmp_path_factory):
+    """Run generation, kill -9 its main process (only) at a random moment after the first chunk lands,
+    check that no process of the run outlives it by 10 s, then rerun to the end."""
+    out = tmp_path_factory.mktemp("gen") / "solutions_qwen25"
+    proc = subprocess.Popen(gen_cmd(tiny_model, gen_input, out, "--max_tokens", "200"), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 600
+    while not chunk_path(out, 0).exists():
+        assert proc.poll() is None, "generation exited before writing a chunk"
+        assert time.monotonic() < deadline, "no chunk written in time"
+        time.sleep(0.02)
+    time.sleep(random.Random(os.environ.get("CFT_FAULT_SEED", "13")).uniform(0, 1.5))  # a random moment after it
+    procs = run_processes(proc.pid)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    gone_s, orphans = wait_gone(procs, timeout=10.0)
+    kill_all(orphans)  # leave the machine clean even when the check fails
+    after_kill = {p.name: p.read_bytes() for p in out.iterdir()}
+    rerun = run_cmd(gen_cmd(tiny_model, gen_input, out, "--max_tokens", "200"))
+    return {"out": out, "after_kill": after_kill, "rerun": rerun, "procs": procs, "gone_s": gone_s,
+            "orphans": orphans}
