@@ -47,6 +47,7 @@ importable (so mixed datasets keep working); without verl they raise ``ValueErro
 
 from __future__ import annotations
 
+import difflib
 import re
 
 DATA_SOURCE = "deepscaler_critique"
@@ -72,12 +73,13 @@ def parse_verdict(text: str) -> tuple[str, bool]:
 
 
 def _settings(kwargs: dict) -> dict[str, float]:
-    unknown = sorted(set(kwargs) - set(DEFAULTS))
-    # verl's reward managers may pass their own extras (e.g. reward_router_address): ignore those,
-    # but a misspelt penalty must not go unnoticed.
-    typos = [k for k in unknown if k.endswith(("_score", "_penalty"))]
-    if typos:
-        raise ValueError(f"cft/reward.py: unknown reward_kwargs {typos}; known: {sorted(DEFAULTS)}")
+    # verl's reward managers may pass extras of their own (reward_router_address, ...): those are
+    # ignored, but a misspelt setting must not go unnoticed.
+    for key in set(kwargs) - set(DEFAULTS):
+        near = difflib.get_close_matches(key, DEFAULTS, n=1, cutoff=0.75)
+        if near or key.endswith(("_score", "_penalty")):
+            raise ValueError(f"cft/reward.py: unknown reward_kwargs {key!r}"
+                             + (f" (did you mean {near[0]!r}?)" if near else f"; known: {sorted(DEFAULTS)}"))
     s = {k: float(kwargs.get(k, v)) for k, v in DEFAULTS.items()}
     if not s["correct_score"] > s["wrong_score"]:
         raise ValueError(f"cft/reward.py: correct_score ({s['correct_score']}) must be above "
