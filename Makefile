@@ -1,4 +1,4 @@
-# make test : create .venv (CPU vLLM) if needed, then run the tests
+# make test : create .venv (CPU vLLM) if needed, add verl for its tests once, then run the tests
 # make demo : create .venv if needed, then run the whole pipeline on the shipped sample
 # make venv REQS=requirements.txt : the GPU install instead of the CPU one
 VENV ?= .venv
@@ -19,7 +19,13 @@ $(VENV)/.installed: $(REQS) requirements-common.txt
 	if [ "$(REQS)" = requirements-cpu.txt ]; then $(PY) -m pip uninstall -y -q torchvision torchaudio torchcodec; fi
 	touch $@
 
-test: venv
+# verl 0.9.1 for tests/test_verl.py and tests/test_reward.py, once (not in `make venv`: the demo stays fast).
+$(VENV)/.test-installed: $(VENV)/.installed requirements-test.txt
+	$(PY) -m pip install -q --no-deps verl==0.9.1
+	$(PY) -m pip install -q -r requirements-test.txt
+	touch $@
+
+test: venv $(VENV)/.test-installed
 	$(PY) -m ruff check .
 	$(PY) -m pytest $(PYTEST_ARGS) tests
 
