@@ -195,15 +195,16 @@ def critique_rows(filtered: Iterable[dict], max_samples: int = 4, seed: int = 0,
             if fits is not None:  # every candidate prompt of the batch in one call: the tokenizer's threads
                 prompts = list(dict.fromkeys(p for _, row in batch for p in _candidate_prompts(row)))
                 counted.update(zip(prompts, measure.tokens(prompts)))
+            drawn: list[dict] = []
             for row_no, row in batch:
                 if not isinstance(row, dict):
                     raise CftError(f"filtered row {row_no}: expected an object")
-                drawn = draw(row, max_samples, seed, include_truncated, stats, fits)
+                drawn += draw(row, max_samples, seed, include_truncated, stats, fits)
                 if stats.unbudgeted is not None:
                     draw(row, max_samples, seed, include_truncated, stats.unbudgeted)
-                prompts = [r["prompt"] for r in drawn]
-                stats.prompt_lengths.extend([counted[p] for p in prompts] if fits else measure.tokens(prompts))
-                yield from drawn
+            prompts = [r["prompt"] for r in drawn]
+            stats.prompt_lengths.extend([counted[p] for p in prompts] if fits else measure.tokens(prompts))
+            yield from drawn
 
     return rows(), stats
 
