@@ -58,7 +58,8 @@ def main():
                ("wrong", pct(labels["wrong"], len(rows)))]
     if args.val_size:
         val_labels = Counter(r["answer"] for r in val_rows)
-        summary.append(("held out (validation)", f"{len(held)} problems, {len(val_rows)} rows, right "
+        problems = f"{len(held)} problem" + "s" * (len(held) != 1)
+        summary.append(("held out (validation)", f"{problems}, {len(val_rows)} rows, right "
                         f"{pct(val_labels['right'], len(val_rows))}, wrong {pct(val_labels['wrong'], len(val_rows))}"
                         if held else "none (too few problems): no _val files written"))
     if args.analyze:
