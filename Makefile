@@ -1,5 +1,5 @@
 # make demo : create .venv if needed, then run the whole pipeline on the shipped sample
-# make test : create .venv and the test tools if needed, then lint and run the tests
+# make test : create .venv and the test tools (pytest, ruff, verl for its tests) if needed, then lint and test
 # make bench: the benchmarks under bench/ (figures in bench/RESULTS.md)
 # make venv REQS=requirements.txt : the GPU install instead of the CPU one
 VENV ?= .venv
@@ -23,7 +23,10 @@ $(VENV)/.installed: $(REQS) requirements-common.txt pyproject.toml
 
 test-venv: $(VENV)/.test-installed
 
+# pytest, ruff, and verl 0.9.1 for tests/test_verl.py and tests/test_reward.py, once
+# (not in `make venv`: the demo stays fast).
 $(VENV)/.test-installed: $(VENV)/.installed requirements-test.txt
+	$(PY) -m pip install -q --no-deps verl==0.9.1
 	$(PY) -m pip install -q -r requirements-test.txt
 	touch $@
 

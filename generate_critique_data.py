@@ -6,12 +6,20 @@ both models (seeded), balanced between right and wrong where the problem has
 both, never the same solution twice, and writes one critique row each: the
 fixed critique instruction, the question and the student's solution.
 Truncated solutions are skipped unless --include_truncated.
+
+With --tokenizer (the policy model's folder) and --max_prompt_tokens N, rows are drawn only
+from solutions whose critique prompt fits N tokens, counted as verl's RLHFDataset counts them
+(the chat template with a generation prompt): set verl's data.max_prompt_length to N and it
+keeps every row. The summary shows what the budget removed, by label and model, and the label
+mix with and without it. Without a budget it shows the prompt lengths (tokens with
+--tokenizer, characters without) and how many rows exceed 1024, 2048 and 4096.
 """
 import time
 
 from cft import cli, paths
 from cft.critique import write_critique
 from cft.jsonio import refuse_overwrite
+from cft.prompt_budget import PromptCounter, length_summary
 from cft.report import file_line, pct, print_summary
 
 
@@ -27,14 +35,20 @@ def main():
                         help="also use solutions whose verdict is disputed (see grade_solutions.py)")
     parser.add_argument("--analyze", action="store_true",
                         help="print the right/wrong ratio overall, per model and per problem")
+    parser.add_argument("--tokenizer", default=None,
+                        help="tokenizer (model folder) of the model verl will train: prompt lengths in its tokens")
+    parser.add_argument("--max_prompt_tokens", type=int, default=None,
+                        help="draw only solutions whose critique prompt fits this many tokens "
+                             "(verl's data.max_prompt_length; needs --tokenizer)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     cli.add_summary_json(parser)
     args = parser.parse_args()
 
     t0 = time.perf_counter()
     refuse_overwrite(args.output_file, args.overwrite)
+    counter = PromptCounter(args.tokenizer) if args.tokenizer else None
     n, stats = write_critique(args.filtered_file, args.output_file, args.max_samples_per_question, args.seed,
-                              args.include_truncated, include_disputed=args.include_disputed)
+                              args.include_truncated, args.include_disputed, counter, args.max_prompt_tokens)
 
     summary = [
         ("problems", stats.problems),
@@ -58,14 +72,47 @@ def main():
     else:
         summary.append(("per model", ", ".join(
             f"{m} {sum(c.values())}" for m, c in sorted(stats.by_model.items()))))
+    lengths = length_summary(stats.prompt_lengths, stats.length_unit)
+    summary += budget_lines(stats, lengths, args.max_prompt_tokens)
     summary.append(("wrote", file_line(args.output_file)))
-    print_summary("critique data", summary, args.summary_json, {
-        "elapsed_s": round(time.perf_counter() - t0, 3), "problems": stats.problems, "rows": n,
-        "targets": stats.targets, "by_model": stats.by_model,
-        "rows_per_problem": {f"{r}R/{w}W": c for (r, w), c in sorted(stats.per_problem.items())},
-        "problems_without_rows": stats.no_rows, "skipped_truncated": stats.skipped_truncated,
-        "skipped_duplicate": stats.skipped_duplicate, "held_back_disputed": stats.skipped_disputed,
-        "outputs": [args.output_file]})
+    data = {"elapsed_s": round(time.perf_counter() - t0, 3), "problems": stats.problems, "rows": n,
+            "targets": stats.targets, "by_model": stats.by_model,
+            "rows_per_problem": {f"{r}R/{w}W": c for (r, w), c in sorted(stats.per_problem.items())},
+            "problems_without_rows": stats.no_rows, "skipped_truncated": stats.skipped_truncated,
+            "skipped_duplicate": stats.skipped_duplicate, "held_back_disputed": stats.skipped_disputed,
+            "prompt_lengths": lengths, "tokenizer": args.tokenizer, "max_prompt_tokens": args.max_prompt_tokens,
+            "outputs": [args.output_file]}
+    if stats.unbudgeted is not None:
+        data["over_budget"] = [{"model": m, "target": t, "solutions": c}
+                               for (m, t), c in sorted(stats.over_budget.items())]
+        data["without_budget"] = {"rows": stats.unbudgeted.rows, "targets": dict(stats.unbudgeted.targets),
+                                  "problems_with_rows": stats.unbudgeted.problems - stats.unbudgeted.no_rows}
+    print_summary("critique data", summary, args.summary_json, data)
+
+
+def budget_lines(stats, lengths: dict, budget: int | None) -> list[tuple[str, object]]:
+    """Prompt lengths, and with a budget what it removed and how it moved the label mix."""
+    unit = lengths["unit"]
+    if not lengths["rows"]:
+        return []
+    lines = [(f"prompt {unit} min/median/p90/max",
+              f"{lengths['min']}/{lengths['median']}/{lengths['p90']}/{lengths['max']}")]
+    if budget is None:
+        over = ", ".join(f"{t}: {c}" for t, c in lengths["over"].items())
+        lines.append((f"rows over N {unit}", over + ("" if unit == "tokens" else
+                                                     "  (characters; --tokenizer counts tokens as verl does)")))
+        return lines
+    removed = sum(stats.over_budget.values())
+    lines.append(("prompt budget", f"{budget} tokens: {removed} solutions over it, not drawn"))
+    for model in sorted({m for m, _ in stats.over_budget}):
+        lines.append((f"  over budget, {model}", ", ".join(
+            f"{t} {stats.over_budget[(model, t)]}" for t in ("right", "wrong"))))
+    before = stats.unbudgeted
+    lines.append(("without the budget", f"{before.rows} rows, right {pct(before.targets['right'], before.rows)}, "
+                                         f"wrong {pct(before.targets['wrong'], before.rows)}"))
+    lines.append(("with the budget", f"{stats.rows} rows, right {pct(stats.targets['right'], stats.rows)}, "
+                                      f"wrong {pct(stats.targets['wrong'], stats.rows)}"))
+    return lines
 
 
 if __name__ == "__main__":

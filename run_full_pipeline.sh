@@ -14,6 +14,9 @@ CHUNK_SIZE=1000
 NUM_SAMPLES=8
 GPUS=8
 MAX_PER_QUESTION=4
+TOKENIZER=""
+MAX_PROMPT_TOKENS=""
+VAL_SIZE=""
 QWEN25_PATH=""
 QWEN3_PATH=""
 YES=0
@@ -40,8 +43,12 @@ usage: $0 [options] [-- flags for generate_solutions.py]
   --qwen25_args "..."   more generate_solutions.py flags for qwen-2.5-math-7b only (e.g. "--seed 1")
   --qwen3_args "..."    the same for qwen3-4b-base
   --max_samples_per_question N   critique rows per problem (default: $MAX_PER_QUESTION)
-  --no_decontaminate    skip step 0 (generate from the input file as it is)
-  --decontaminate_args "..."   more decontaminate.py flags (e.g. "--dedup --against aime24.jsonl")
+  --tokenizer PATH      tokenizer of the model verl will train: critique prompt lengths in its tokens
+                        (--demo: the demo model's)
+  --max_prompt_tokens N draw only solutions whose critique prompt fits N tokens, as verl counts them
+                        (verl's data.max_prompt_length; needs --tokenizer; --demo: 1024)
+  --val_size X          problems held out for validation: a fraction below 1 or a count (default:
+                        format_critique_data.py's, 0.05; 0: none)
   --python PY           interpreter (default: \$PYTHON, else .venv/bin/python, else python3)
   --yes, -y             unattended: run missing chunks here, overwrite derived files
   --demo                the embedded default: shipped sample + SmolLM2-135M in both model slots (CPU)
@@ -65,8 +72,9 @@ while [ $# -gt 0 ]; do
     --qwen25_args) read -r -a QWEN25_EXTRA <<< "$2"; shift 2 ;;
     --qwen3_args) read -r -a QWEN3_EXTRA <<< "$2"; shift 2 ;;
     --max_samples_per_question) MAX_PER_QUESTION=$2; shift 2 ;;
-    --no_decontaminate) DECONTAMINATE=0; shift ;;
-    --decontaminate_args) read -r -a DECONTAM_EXTRA <<< "$2"; shift 2 ;;
+    --tokenizer) TOKENIZER=$2; shift 2 ;;
+    --max_prompt_tokens) MAX_PROMPT_TOKENS=$2; shift 2 ;;
+    --val_size) VAL_SIZE=$2; shift 2 ;;
     --python) PYTHON=$2; shift 2 ;;
     -y|--yes) YES=1; shift ;;
     --demo) DEMO=1; shift ;;
@@ -114,6 +122,9 @@ if [ "$DEMO" -eq 1 ]; then
   echo "SmolLM2-135M-Instruct at $DEMO_MODEL stands in for both Qwen models (which need GPUs)"
   QWEN25_PATH=$DEMO_MODEL
   QWEN3_PATH=$DEMO_MODEL
+  # the budget of the README's verl command (data.max_prompt_length=1024), in the demo model's tokens
+  TOKENIZER=${TOKENIZER:-$DEMO_MODEL}
+  MAX_PROMPT_TOKENS=${MAX_PROMPT_TOKENS:-1024}
   CHUNK_SIZE=16
   GPUS=2
   # a raw 3-shot prompt with boxed answers; the two slots differ in temperature and seed.
@@ -216,12 +227,17 @@ run_step filter "$PYTHON" "$here/filter_solutions.py" --qwen25_file "$DATA_DIR/d
   --qwen3_file "$DATA_DIR/deepscaler_qwen3_solutions.json" --original_file "$INPUT_FILE" \
   --output_file "$DATA_DIR/deepscaler_train_filter.json" --analyze --overwrite \
   --summary_json "$LOG_DIR/summary_filter.json"
+budget_args=()
+[ -n "$TOKENIZER" ] && budget_args+=(--tokenizer "$TOKENIZER")
+[ -n "$MAX_PROMPT_TOKENS" ] && budget_args+=(--max_prompt_tokens "$MAX_PROMPT_TOKENS")
+val_args=()
+[ -n "$VAL_SIZE" ] && val_args+=(--val_size "$VAL_SIZE")
 run_step critique "$PYTHON" "$here/generate_critique_data.py" --filtered_file "$DATA_DIR/deepscaler_train_filter.json" \
   --output_file "$DATA_DIR/deepscaler_critique.json" --max_samples_per_question "$MAX_PER_QUESTION" --analyze --overwrite \
-  --summary_json "$LOG_DIR/summary_critique.json"
+  --summary_json "$LOG_DIR/summary_critique.json" "${budget_args[@]}"
 run_step format "$PYTHON" "$here/format_critique_data.py" --critique_file "$DATA_DIR/deepscaler_critique.json" \
   --output_file "$DATA_DIR/deepscaler_critique_formatted.json" --overwrite \
-  --summary_json "$LOG_DIR/summary_format.json"
+  --summary_json "$LOG_DIR/summary_format.json" "${val_args[@]}"
 
 # --- summary ----------------------------------------------------------------------------
 # each step wrote its summary as JSON; they are joined into <data_dir>/pipeline_summary.json
@@ -229,3 +245,4 @@ banner "summary"
 "$PYTHON" -m cft.report "$LOG_DIR" "$DATA_DIR/pipeline_summary.json" "$(( $(date +%s) - START ))" ||
   { echo "pipeline stopped: could not write the summary" >&2; exit 1; }
 echo "logs: $LOG_DIR"
+echo "train a critic on these files with verl: README.md, section \"Train a critic with verl\""

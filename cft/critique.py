@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import random
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 
 from tqdm import tqdm
@@ -23,6 +24,9 @@ from cft.errors import CftError
 from cft.inputs import answer_of, question_of
 from cft.jsonio import iter_json_list, write_json_list
 from cft.models import get_model
+from cft.prompt_budget import CharCounter, PromptCounter
+
+COUNT_BATCH = 64  # problems whose prompts are counted in one tokenizer call
 
 INSTRUCTION = (
     "You are a mathematics expert. A student is trying to solve a question. Please explain "
@@ -46,6 +50,10 @@ class CritiqueStats:
     skipped_duplicate: int = 0
     no_rows: int = 0
     skipped_disputed: Counter = field(default_factory=Counter)  # dispute reason code -> solutions held back
+    over_budget: Counter = field(default_factory=Counter)  # (model, target) -> solutions over the prompt budget
+    prompt_lengths: list[int] = field(default_factory=list)  # of the rows drawn, in length_unit
+    length_unit: str = "chars"
+    unbudgeted: CritiqueStats | None = None  # the same draw without the prompt budget, for comparison
 
 
 def _solution_fields(row: dict) -> list[str]:
@@ -65,9 +73,21 @@ def _interleave(groups: list[list[tuple]], limit: int) -> list[tuple]:
     return out[:limit]
 
 
+def _fitting(candidates: list[tuple], question: str, fits: Callable[[list[str]], list[bool]],
+             stats: CritiqueStats) -> list[tuple]:
+    """The candidates whose critique prompt ``fits`` (the prompt budget); the others are counted."""
+    ok = fits([critique_prompt(question, sol.get("text", "")) for _, _, sol in candidates]) if candidates else []
+    for (model, _, sol), keep in zip(candidates, ok):
+        if not keep:
+            stats.over_budget[(model, "right" if sol.get("correct") else "wrong")] += 1
+    return [c for c, keep in zip(candidates, ok) if keep]
+
+
 def draw(row: dict, max_samples: int, seed: int, include_truncated: bool,
-         stats: CritiqueStats, include_disputed: bool = False) -> list[dict]:
-    """The critique rows of one filtered problem (disputed solutions left out unless ``include_disputed``)."""
+         stats: CritiqueStats, include_disputed: bool = False,
+         fits: Callable[[list[str]], list[bool]] | None = None) -> list[dict]:
+    """The critique rows of one filtered problem (disputed solutions left out unless ``include_disputed``);
+    with ``fits`` (the prompt budget), drawn only from the solutions whose critique prompts it accepts."""
     index = row.get("index")
     question, truth = question_of(row), answer_of(row)
     if question is None or truth is None or not isinstance(index, int):
@@ -92,6 +112,8 @@ def draw(row: dict, max_samples: int, seed: int, include_truncated: bool,
                 continue
             seen_texts.add(key)
             by_label[bool(sol.get("correct"))].append((model, i, sol))
+        if fits is not None:
+            by_label = {label: _fitting(items, question, fits, stats) for label, items in by_label.items()}
         for label, items in by_label.items():
             rng.shuffle(items)
             pools[label].append(items)
@@ -130,24 +152,66 @@ def draw(row: dict, max_samples: int, seed: int, include_truncated: bool,
 
 
 def critique_rows(filtered: Iterable[dict], max_samples: int = 4, seed: int = 0,
-                  include_truncated: bool = False, include_disputed: bool = False
-                  ) -> tuple[Iterator[dict], CritiqueStats]:
+                  include_truncated: bool = False, include_disputed: bool = False,
+                  counter: PromptCounter | None = None,
+                  max_prompt_tokens: int | None = None) -> tuple[Iterator[dict], CritiqueStats]:
+    """The critique rows of every filtered problem, and their stats (complete once the rows are read).
+
+    ``counter`` measures the rows' prompts (tokens as verl counts them; characters without it).
+    With ``max_prompt_tokens`` (which needs ``counter``), rows are drawn only from solutions whose
+    prompt fits, and ``stats.unbudgeted`` holds the same draw without the budget.
+    """
     if max_samples < 1:
         raise CftError(f"--max_samples_per_question must be at least 1, got {max_samples}")
-    stats = CritiqueStats()
+    if max_prompt_tokens is not None and (counter is None or max_prompt_tokens < 1):
+        raise CftError("--max_prompt_tokens needs --tokenizer (tokens are counted with its chat template) "
+                       "and a positive count")
+    measure = counter or CharCounter()
+    stats = CritiqueStats(length_unit=measure.unit)
+    counted: dict[str, int] = {}  # prompt -> tokens, for the problems in hand
+    fits = None
+    if max_prompt_tokens is not None:
+        stats.unbudgeted = CritiqueStats()
+
+        def fits(prompts: list[str]) -> list[bool]:
+            return [counted[p] <= max_prompt_tokens for p in prompts]
 
     def rows() -> Iterator[dict]:
-        for row_no, row in enumerate(tqdm(filtered, desc="critique", unit="problem", mininterval=2)):
-            if not isinstance(row, dict):
-                raise CftError(f"filtered row {row_no}: expected an object")
-            yield from draw(row, max_samples, seed, include_truncated, stats, include_disputed)
+        problems = enumerate(tqdm(filtered, desc="critique", unit="problem", mininterval=2))
+        while batch := list(islice(problems, COUNT_BATCH)):
+            counted.clear()
+            if fits is not None:  # every candidate prompt of the batch in one call: the tokenizer's threads
+                prompts = list(dict.fromkeys(p for _, row in batch for p in _candidate_prompts(row)))
+                counted.update(zip(prompts, measure.tokens(prompts)))
+            drawn: list[dict] = []
+            for row_no, row in batch:
+                if not isinstance(row, dict):
+                    raise CftError(f"filtered row {row_no}: expected an object")
+                drawn += draw(row, max_samples, seed, include_truncated, stats, include_disputed, fits)
+                if stats.unbudgeted is not None:
+                    draw(row, max_samples, seed, include_truncated, stats.unbudgeted, include_disputed)
+            prompts = [r["prompt"] for r in drawn]
+            stats.prompt_lengths.extend([counted[p] for p in prompts] if fits else measure.tokens(prompts))
+            yield from drawn
 
     return rows(), stats
 
 
+def _candidate_prompts(row: object) -> Iterator[str]:
+    """The critique prompt of every solution of a filtered row (none for a malformed row: draw names it)."""
+    if not isinstance(row, dict) or question_of(row) is None:
+        return
+    question = question_of(row)
+    for key, value in row.items():
+        if key.endswith("_solutions") and isinstance(value, list):
+            yield from (critique_prompt(question, sol.get("text", "")) for sol in value if isinstance(sol, dict))
+
+
 def write_critique(filtered_file: str | Path, output_file: str | Path, max_samples: int = 4, seed: int = 0,
-                   include_truncated: bool = False, include_disputed: bool = False) -> tuple[int, CritiqueStats]:
+                   include_truncated: bool = False, include_disputed: bool = False,
+                   counter: PromptCounter | None = None,
+                   max_prompt_tokens: int | None = None) -> tuple[int, CritiqueStats]:
     """Step 4 from file to file; returns the row count and the stats."""
     rows, stats = critique_rows(iter_json_list(filtered_file, what="filtered problems"), max_samples, seed,
-                                include_truncated, include_disputed)
+                                include_truncated, include_disputed, counter, max_prompt_tokens)
     return write_json_list(output_file, rows), stats

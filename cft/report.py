@@ -89,8 +89,14 @@ def pipeline_summary(summary_dir: str | os.PathLike, output: str | os.PathLike, 
         c = steps["critique"]
         rows += [("critique rows", c["rows"])]
         rows += [(label, pct(c["targets"].get(label, 0), c["rows"])) for label in ("right", "wrong")]
+    if "critique" in steps and steps["critique"].get("max_prompt_tokens"):
+        c = steps["critique"]
+        over = sum(o["solutions"] for o in c.get("over_budget", []))
+        rows.append(("prompt budget", f"{c['max_prompt_tokens']} tokens: {over} solutions over it, not drawn"))
     if "format" in steps:
-        rows.append(("verl rows", steps["format"]["rows"]))
+        fm = steps["format"]
+        rows.append(("training rows", fm["rows"]))
+        rows.append(("held out (validation)", f"{fm.get('val_rows', 0)} rows of {fm.get('val_problems', 0)} problems"))
     outputs = [path for s in steps.values() for path in s.get("outputs", [])]
     for path in outputs:
         rows.append(("wrote", file_line(path)))

@@ -47,7 +47,7 @@ def test_cli_writes_json_and_parquet(tmp_path):
     src.write_bytes(orjson.dumps(rows))
     out = tmp_path / "formatted.json"
     cmd = [sys.executable, str(ROOT / "format_critique_data.py"), "--critique_file", str(src),
-           "--output_file", str(out), "--analyze"]
+           "--output_file", str(out), "--analyze", "--val_size", "0"]
     r = subprocess.run(cmd, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     formatted = orjson.loads(out.read_bytes())

@@ -21,7 +21,8 @@ def test_full_pipeline_unattended(tiny_model, tmp_path):
     (data / "deepscaler_train.json").write_bytes(orjson.dumps(PROBLEMS))
     cmd = [str(ROOT / "run_full_pipeline.sh"), "--yes", "--data_dir", str(data), "--chunk_size", "3",
            "--num_samples", "6", "--gpus", "2", "--qwen25_path", str(tiny_model), "--qwen3_path", str(tiny_model),
-           "--qwen3_args", "--seed 1 --temperature 1.0", "--",
+           "--qwen3_args", "--seed 1 --temperature 1.0", "--tokenizer", str(tiny_model), "--max_prompt_tokens", "4096",
+           "--",
            "--prompt_template", "fewshot-boxed", "--max_tokens", "64", "--max_model_len", "512",
            "--enforce_eager", "--grading_workers", "1", "--dtype", "float32"]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=1200, check=False, stdin=subprocess.DEVNULL)
@@ -72,16 +73,25 @@ def test_full_pipeline_unattended(tiny_model, tmp_path):
         assert c["prompt"] == critique_prompt(c["question"], c["solution"])
     assert max(sum(1 for c in critique if c["index"] == i) for i in expected) <= 4
 
-    # step 5: verl rows, JSON and parquet
+    # step 5: verl rows, JSON and parquet; with two or more problems, one is held out for validation
     formatted = orjson.loads((data / "deepscaler_critique_formatted.json").read_bytes())
     assert pq.read_table(data / "deepscaler_critique_formatted.parquet").to_pylist() == formatted
-    assert [f["reward_model"]["ground_truth"] for f in formatted] == [c["target"] for c in critique]
+    val = []
+    if len({c["index"] for c in critique}) >= 2:
+        val = orjson.loads((data / "deepscaler_critique_formatted_val.json").read_bytes())
+        assert pq.read_table(data / "deepscaler_critique_formatted_val.parquet").to_pylist() == val
+    held = {v["extra_info"]["question_index"] for v in val}
+    assert len(held) == (1 if val else 0) and {v["extra_info"]["split"] for v in val} <= {"val"}
+    assert [f["reward_model"]["ground_truth"] for f in formatted] == [c["target"] for c in critique
+                                                                      if c["index"] not in held]
+    assert [v["reward_model"]["ground_truth"] for v in val] == [c["target"] for c in critique if c["index"] in held]
 
     # the summary: each step's JSON, joined; and the lines a person reads at the end
     summary = orjson.loads((data / "pipeline_summary.json").read_bytes())
     steps = summary["steps"]
     assert steps["filter"]["problems_in"] == 6 and steps["filter"]["kept"] == len(expected)
-    assert steps["critique"]["rows"] == len(critique) == steps["format"]["rows"]
+    assert steps["critique"]["rows"] == len(critique) == steps["format"]["rows"] + steps["format"]["val_rows"]
+    assert steps["format"]["rows"] == len(formatted) and steps["format"]["val_rows"] == len(val)
     assert steps["critique"]["targets"] == {t: sum(c["target"] == t for c in critique) for t in ("right", "wrong")
                                             if any(c["target"] == t for c in critique)}
     assert steps["merge"]["models"]["qwen3-4b-base"]["problems"] == 6
@@ -89,6 +99,8 @@ def test_full_pipeline_unattended(tiny_model, tmp_path):
     printed = r.stdout.split("=== summary ===")[1]
     assert re.search(rf"critique rows +: {len(critique)}\n", printed)
     assert "deepscaler_critique_formatted.parquet" in printed
+    assert re.search(r"prompt budget +: 4096 tokens: 0 solutions over it", printed)
+    assert re.search(rf"training rows +: {len(formatted)}\n", printed) and "Train a critic with verl" in r.stdout
     # the label report (filter --analyze): verdicts per model, and where the report is
     assert "labels qwen25" in printed and "labels qwen3" in printed and "verdicts:" in printed
     assert "deepscaler_train_filter_label_report.md" in printed
