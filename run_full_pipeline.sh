@@ -215,7 +215,8 @@ if [ "$missing_total" -gt 0 ]; then
     # shellcheck disable=SC2046
     run_step "generate_$a" "$PYTHON" "$here/generate_solutions.py" --model "$m" $(path_flags "$m") \
       --input_file "$INPUT_FILE" --output_dir "$DATA_DIR/solutions_$a" --chunk_size "$CHUNK_SIZE" \
-      --num_samples "$NUM_SAMPLES" "${GEN_EXTRA[@]}" $(slot_flags "$m")
+      --num_samples "$NUM_SAMPLES" --summary_json "$LOG_DIR/summary_generate_$a.json" "${GEN_EXTRA[@]}" \
+      $(slot_flags "$m")
   done
 fi
 

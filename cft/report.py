@@ -80,6 +80,12 @@ def pipeline_summary(summary_dir: str | os.PathLike, output: str | os.PathLike, 
                                        f"list: {d['report']}"))
     else:
         rows.append(("step 0", "skipped (--no_decontaminate)"))
+    for name, g in steps.items():
+        if name.startswith("generate_"):
+            accuracy = f"{100 * g['correct'] / g['samples']:.1f}%" if g["samples"] else "-"
+            rows.append((f"generated {name.removeprefix('generate_')}",
+                         f"{len(g['chunks_written'])} chunks written, {len(g['chunks_skipped'])} already done; "
+                         f"{g['samples']} samples, accuracy {accuracy}"))
     if "filter" in steps:
         f = steps["filter"]
         rows += [("problems in", f["problems_in"]), ("kept", pct(f["kept"], f["problems_in"]))]
@@ -89,15 +95,15 @@ def pipeline_summary(summary_dir: str | os.PathLike, output: str | os.PathLike, 
         c = steps["critique"]
         rows += [("critique rows", c["rows"])]
         rows += [(label, pct(c["targets"].get(label, 0), c["rows"])) for label in ("right", "wrong")]
-    if "critique" in steps and steps["critique"].get("max_prompt_tokens"):
-        c = steps["critique"]
-        over = sum(o["solutions"] for o in c.get("over_budget", []))
-        rows.append(("prompt budget", f"{c['max_prompt_tokens']} tokens: {over} solutions over it, not drawn"))
+        if c.get("max_prompt_tokens"):
+            over = sum(o["solutions"] for o in c.get("over_budget", []))
+            rows.append(("prompt budget", f"{c['max_prompt_tokens']} tokens: {over} solutions over it, not drawn"))
     if "format" in steps:
         fm = steps["format"]
         rows.append(("training rows", fm["rows"]))
         rows.append(("held out (validation)", f"{fm.get('val_rows', 0)} rows of {fm.get('val_problems', 0)} problems"))
-    outputs = [path for s in steps.values() for path in s.get("outputs", [])]
+    outputs = [path for name, s in steps.items() if not name.startswith("generate_")  # (chunk files: many)
+               for path in s.get("outputs", [])]
     for path in outputs:
         rows.append(("wrote", file_line(path)))
     rows.append(("wall time", f"{wall_s:.0f} s"))

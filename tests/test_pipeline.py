@@ -95,9 +95,11 @@ def test_full_pipeline_unattended(tiny_model, tmp_path):
     assert steps["critique"]["targets"] == {t: sum(c["target"] == t for c in critique) for t in ("right", "wrong")
                                             if any(c["target"] == t for c in critique)}
     assert steps["merge"]["models"]["qwen3-4b-base"]["problems"] == 6
+    assert steps["generate_qwen25"]["chunks_written"] == steps["generate_qwen3"]["chunks_written"] == [0, 1]
     assert str(data / "deepscaler_critique_formatted.parquet") in summary["outputs"]
     printed = r.stdout.split("=== summary ===")[1]
     assert re.search(rf"critique rows +: {len(critique)}\n", printed)
+    assert re.search(r"generated qwen3 +: 2 chunks written, 0 already done; 36 samples", printed)
     assert "deepscaler_critique_formatted.parquet" in printed
     assert re.search(r"prompt budget +: 4096 tokens: 0 solutions over it", printed)
     assert re.search(rf"training rows +: {len(formatted)}\n", printed) and "Train a critic with verl" in r.stdout
