@@ -93,14 +93,7 @@ def load_eval_set(path: str | Path, name: str | None = None) -> EvalSet:
     """An evaluation set from JSON, JSONL or parquet: each row's problem in the input shapes
     ``cft.inputs`` accepts (``question``, ``problem``, ``extra_info.question``, the user prompt)."""
     path = Path(path)
-    problems = []
-    for where, row in _rows_of_file(path):
-        question = question_of(row) if isinstance(row, dict) else None
-        if question is None:
-            what = "no problem (looked for question, problem, extra_info.question, prompt[user].content)" \
-                if isinstance(row, dict) else f"expected an object, got {type(row).__name__}"
-            raise CftError(f"{path}: {where}: {what}")
-        problems.append(question)
+    problems = [_problem(row, f"{path}: {where}") for where, row in _rows_of_file(path)]
     if not problems:
         raise CftError(f"{path}: no problems in this evaluation set")
     return EvalSet(name or path.stem, path, problems)
@@ -116,16 +109,18 @@ def load_eval_sets(paths: list[str | Path]) -> list[EvalSet]:
 
 def input_texts(rows: list, source: str | Path) -> tuple[list[str], list[str | None]]:
     """Each input row's problem and answer (None if it has none); a row without a problem is an error."""
-    questions, answers = [], []
-    for i, row in enumerate(rows):
-        question = question_of(row) if isinstance(row, dict) else None
-        if question is None:
-            what = "no problem (looked for question, problem, extra_info.question, prompt[user].content)" \
-                if isinstance(row, dict) else f"expected an object, got {type(row).__name__}"
-            raise CftError(f"{source}: row {i}: {what}")
-        questions.append(question)
-        answers.append(answer_of(row))
-    return questions, answers
+    questions = [_problem(row, f"{source}: row {i}") for i, row in enumerate(rows)]
+    return questions, [answer_of(row) for row in rows]
+
+
+def _problem(row: object, where: str) -> str:
+    """A row's problem text; an error naming ``where`` if it has none."""
+    question = question_of(row) if isinstance(row, dict) else None
+    if question is None:
+        what = "no problem (looked for question, problem, extra_info.question, prompt[user].content)" \
+            if isinstance(row, dict) else f"expected an object, got {type(row).__name__}"
+        raise CftError(f"{where}: {what}")
+    return question
 
 
 @dataclass(frozen=True)
