@@ -66,13 +66,8 @@ def note(message: str) -> None:
     print(f"note: {message}", file=sys.stderr, flush=True)
 
 
-def parse_row(line: bytes) -> Any:
-    """One row line of a file in our layout (``{...},`` or ``{...}``), parsed without copying it."""
-    return orjson.loads(row_bytes(line))
-
-
 def row_bytes(line: bytes) -> memoryview:
-    """A row line's JSON value: without its newline and trailing comma."""
+    """A row line's JSON value (``{...},`` or ``{...}``): without its newline and trailing comma, uncopied."""
     end = len(line)
     while end and line[end - 1] in b"\r\n":
         end -= 1
