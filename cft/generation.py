@@ -151,9 +151,9 @@ def plan(config: RunConfig, log=None) -> Plan:
     if config.num_samples <= 0:
         raise CftError(f"--num_samples must be positive, got {config.num_samples}")
     get_template(config.prompt_template)
+    rows = load_rows(config.input_file)  # local checks first, then the model's config (maybe a hub id)
     max_model_len = resolve_max_model_len(config.model_path, config.max_model_len, config.spec.max_model_len)
     check_max_tokens(config.max_tokens, config.max_tokens_given, max_model_len, config.model_path)
-    rows = load_rows(config.input_file)
     total = num_chunks(len(rows), config.chunk_size)
     ids = list(range(total)) if config.chunk_ids is None else list(dict.fromkeys(config.chunk_ids))
     if config.worker is not None:
