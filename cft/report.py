@@ -69,8 +69,14 @@ def pipeline_summary(summary_dir: str | os.PathLike, output: str | os.PathLike, 
     lines a person reads at the end of ``run_full_pipeline.sh``."""
     import orjson
 
+    order = ("decontaminate", "generate_", "merge", "filter", "critique", "format")  # the pipeline's
+
+    def rank(path: Path) -> tuple[int, str]:
+        name = path.stem.removeprefix("summary_")
+        return next((k for k, step in enumerate(order) if name.startswith(step)), len(order)), name
+
     steps = {p.stem.removeprefix("summary_"): orjson.loads(p.read_bytes())
-             for p in sorted(Path(summary_dir).glob("summary_*.json"))}
+             for p in sorted(Path(summary_dir).glob("summary_*.json"), key=rank)}
     rows: list[tuple[str, object]] = []
     if "decontaminate" in steps:
         d = steps["decontaminate"]
@@ -101,7 +107,8 @@ def pipeline_summary(summary_dir: str | os.PathLike, output: str | os.PathLike, 
     if "format" in steps:
         fm = steps["format"]
         rows.append(("training rows", fm["rows"]))
-        rows.append(("held out (validation)", f"{fm.get('val_rows', 0)} rows of {fm.get('val_problems', 0)} problems"))
+        held = fm.get("val_problems", 0)
+        rows.append(("held out (validation)", f"{fm.get('val_rows', 0)} rows of {held} problem{'s' * (held != 1)}"))
     outputs = [path for name, s in steps.items() if not name.startswith("generate_")  # (chunk files: many)
                for path in s.get("outputs", [])]
     for path in outputs:
