@@ -23,18 +23,14 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
-import sys
 import time
 from collections import Counter
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from synthetic_problems import SHARES, build, math500, respell, reword
 
-from synthetic_problems import SHARES, build, math500, respell, reword  # noqa: E402
-
-from cft.decontaminate import DEFAULT_EVAL_SETS, EvalSet, clean, find_contaminated, load_eval_sets  # noqa: E402
-from cft.normalize import normalize_problem, tokens  # noqa: E402
+from cft.decontaminate import DEFAULT_EVAL_SETS, EvalSet, clean, find_contaminated, load_eval_sets
+from cft.normalize import normalize_problem, tokens
 
 WRAPPERS = [
     "{p} Let's think step by step and output the final answer within \\boxed{{}}.",

@@ -27,20 +27,17 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from grading_accuracy import grader_at
+from realistic_pool import build
+
+from cft.disputes import ALL_SIGNALS, signals_for
+from cft.grading import grade_problem
+from cft.jsonio import sha256_file, write_results_file
+from cft.models import get_model
+from cft.regrade import regrade_problem
+from cft.solutions import chunk_metadata, result_row, solution_record
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-from grading_accuracy import grader_at  # noqa: E402
-from realistic_pool import build  # noqa: E402
-
-from cft.disputes import ALL_SIGNALS, signals_for  # noqa: E402
-from cft.grading import grade_problem  # noqa: E402
-from cft.jsonio import sha256_file, write_results_file  # noqa: E402
-from cft.models import get_model  # noqa: E402
-from cft.regrade import regrade_problem  # noqa: E402
-from cft.solutions import chunk_metadata, result_row, solution_record  # noqa: E402
-
 OUT = ROOT / "bench" / "out" / "label_noise"
 CHUNK = 100
 

@@ -23,15 +23,12 @@ import sys
 import time
 from pathlib import Path
 
+from realistic_pool import build, load_problems
+
+from cft.jsonio import write_results_file
+from cft.solutions import result_row
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-from realistic_pool import build, load_problems  # noqa: E402
-
-from cft.jsonio import write_results_file  # noqa: E402
-from cft.solutions import result_row  # noqa: E402
-
 OUT = ROOT / "bench" / "out" / "regrade_scale"
 
 

@@ -12,12 +12,9 @@ template (default: the demo model's, built by `python -m cft.demo_model`).
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cft.critique import write_critique
 from cft.demo_model import DEFAULT_DIR
