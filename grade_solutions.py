@@ -17,7 +17,6 @@ whether the final answer matches the reference; a solution stays disputed
 when the judge disagrees with the grader (or gives no clear answer).
 """
 
-import os
 import time
 from pathlib import Path
 
@@ -26,22 +25,16 @@ from cft.disputes import ALL_SIGNALS, SIGNALS
 from cft.errors import CftError
 from cft.grading import DEFAULT_TIMEOUT_S, GRADER_VERSION, grading_pool
 from cft.label_report import LabelReport
+from cft.merge import default_workers
 from cft.regrade import RegradeStats, input_files, regrade_file
 from cft.report import pct, print_summary
-
-
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
 
 
 def main():
     p = cli.parser(__doc__)
     p.add_argument("--input_dir", nargs="+", default=[], help="folders of chunk files to re-grade")
     p.add_argument("--input_file", nargs="+", default=[], help="merged solutions files to re-grade")
-    p.add_argument("--workers", type=int, default=_cores(), help="grading processes")
+    p.add_argument("--workers", type=int, default=default_workers(), help="grading processes")
     p.add_argument("--timeout_s", type=float, default=DEFAULT_TIMEOUT_S, help="grading deadline per solution")
     p.add_argument("--signals", nargs="*", default=list(SIGNALS), choices=ALL_SIGNALS,
                    help="dispute signals to check (none: no disputes)")
@@ -53,7 +46,7 @@ def main():
     p.add_argument("--report", default=str(paths.DATA_DIR / "label_report.md"), help="label report (Markdown)")
     p.add_argument("--seed", type=int, default=0, help="seed of the report's random sample")
     p.add_argument("--examples", type=int, default=10, help="changed verdicts to print")
-    p.add_argument("--summary_json", default=None, help="also write this summary as JSON")
+    cli.add_summary_json(p)
     args = p.parse_args()
 
     if not args.input_dir and not args.input_file:

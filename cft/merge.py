@@ -96,7 +96,7 @@ def merge_chunks(folder: str | Path, model: str, output: str | Path, allow_parti
 
 
 def default_workers() -> int:
-    """Processes for merging: one per model, as many as the cores this process may use."""
+    """The cores this process may use: merge's processes (one per model) and re-grading's default."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
