@@ -4,7 +4,7 @@
 Each problem's text is normalised (whitespace, $, \\dfrac/\\frac, \\left/\\right, braces,
 case) and compared with every problem of the evaluation sets by rapidfuzz's fuzz.ratio; a
 score of --threshold or more removes it, and so does holding 90% of one's word 13-grams (a copy
-inside a prompt; --ngram 0 turns this off). The shipped sets (data/eval/: MATH-500) are always
+inside a prompt; --ngram 0 turns this off). The shipped sets (cft/curate/eval_sets/: MATH-500) are always
 used unless --no_default_sets; --against adds more (JSON list, JSONL or parquet, with the
 problem in any input shape the pipeline accepts). --dedup also removes later copies of a
 problem within the input (same normalised text, or a MinHash LSH candidate with fuzz.ratio of
@@ -18,20 +18,19 @@ list) names each removed row, its match, where the match is from and the score.
 import time
 from pathlib import Path
 
-from cft import cli, paths
-from cft.decontaminate import DEFAULT_EVAL_SETS, NGRAM, NGRAM_OVERLAP, clean, load_eval_sets
-from cft.errors import CftError
-from cft.inputs import load_rows
-from cft.jsonio import refuse_overwrite, write_json_list
-from cft.report import file_line, pct, print_summary
-
-CLEAN_FILE = paths.DATA_DIR / "deepscaler_train_clean.json"
+from cft.common import cli, paths
+from cft.common.errors import CftError
+from cft.common.jsonio import refuse_overwrite, write_json_list
+from cft.common.summary import Summary, pct
+from cft.curate.decontaminate import NGRAM, NGRAM_OVERLAP, clean, load_eval_sets
+from cft.curate.eval_sets import DEFAULT_EVAL_SETS
+from cft.records.problems import load_rows
 
 
 def main():
     parser = cli.parser(__doc__)
     parser.add_argument("--input_file", default=str(paths.INPUT_FILE), help="the problem set (a JSON list)")
-    parser.add_argument("--output_file", default=str(CLEAN_FILE), help="the problems kept, rows unchanged")
+    parser.add_argument("--output_file", default=str(paths.CLEAN_FILE), help="the problems kept, rows unchanged")
     parser.add_argument("--report_file", default=None,
                         help="removed problems with their matches (default: <output stem>_removed.json)")
     parser.add_argument("--against", nargs="+", default=[], metavar="FILE",
@@ -83,30 +82,31 @@ def main():
         out_rows = (rows[i] for i in kept)
     write_json_list(output, out_rows)
     write_json_list(report, (r.row() for r in removals))
-    elapsed = time.perf_counter() - start
 
-    summary = [("problems in", stats.total), ("kept", pct(stats.kept, stats.total))]
+    s = Summary("decontaminate")
+    s.row("problems in", stats.total, key="problems_in")
+    s.row("kept", pct(stats.kept, stats.total), key="kept", value=stats.kept)
+    s.fact("removed", stats.total - stats.kept)
     for name, size in stats.eval_sets.items():
-        summary.append((f"removed: matches {name}", f"{pct(stats.contaminated[name], stats.total)}"
-                                                    f"  ({size} problems, fuzz.ratio >= {args.threshold:g}"
-                                                    + (f" or {args.ngram}-gram overlap >= {args.ngram_overlap:g}"
-                                                       if args.ngram else "") + ")"))
+        s.row(f"removed: matches {name}", f"{pct(stats.contaminated[name], stats.total)}  ({size} problems, "
+              f"fuzz.ratio >= {args.threshold:g}"
+              + (f" or {args.ngram}-gram overlap >= {args.ngram_overlap:g}" if args.ngram else "") + ")")
+    s.fact("contaminated", {name: stats.contaminated[name] for name in stats.eval_sets})
+    s.fact("eval_sets", stats.eval_sets)
     if args.dedup:
-        summary.append(("removed: duplicates", f"{pct(stats.duplicates, stats.total)}  (exact {stats.methods['exact']},"
-                                               f" near {stats.methods['minhash']}, fuzz.ratio >= "
-                                               f"{args.dedup_threshold:g} and same answer)"))
-    timing = f"{stats.decontaminate_s:.1f} s"
-    if args.dedup:
-        timing += f", dedup {stats.dedup_s:.1f} s"
-    summary += [("time: decontaminate", timing), ("report", file_line(report)), ("wrote", file_line(output))]
-    print_summary("decontaminate", summary, json_path=args.summary_json, data={
-        "problems_in": stats.total, "kept": stats.kept, "removed": stats.total - stats.kept,
-        "contaminated": {name: stats.contaminated[name] for name in stats.eval_sets},
-        "eval_sets": stats.eval_sets, "duplicates": stats.duplicates, "methods": dict(stats.methods),
-        "threshold": args.threshold, "ngram": args.ngram, "dedup": args.dedup,
-        "decontaminate_s": stats.decontaminate_s, "dedup_s": stats.dedup_s, "elapsed_s": elapsed,
-        "report": report, "outputs": [output, report],
-    })
+        s.row("removed: duplicates", f"{pct(stats.duplicates, stats.total)}  (exact {stats.methods['exact']}, near "
+              f"{stats.methods['minhash']}, fuzz.ratio >= {args.dedup_threshold:g} and same answer)")
+    s.fact("duplicates", stats.duplicates).fact("methods", dict(stats.methods))
+    s.fact("threshold", args.threshold).fact("ngram", args.ngram).fact("dedup", args.dedup)
+    why = [f"{n} match {name}" for name, n in s.facts["contaminated"].items()]
+    why += [f"{stats.duplicates} duplicates"] if args.dedup else []
+    s.brief("step 0 removed", f"{stats.total - stats.kept} of {stats.total} ({', '.join(why)}); list: {report}")
+    s.row("time: decontaminate", f"{stats.decontaminate_s:.1f} s" + (f", dedup {stats.dedup_s:.1f} s"
+                                                                      if args.dedup else ""))
+    s.fact("decontaminate_s", stats.decontaminate_s).fact("dedup_s", stats.dedup_s)
+    s.fact("elapsed_s", time.perf_counter() - start).fact("report", report)
+    s.wrote(report, "report", headline=False).wrote(output, headline=False)
+    s.emit(args.summary_json)
 
 
 if __name__ == "__main__":

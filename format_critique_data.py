@@ -14,11 +14,11 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from cft import cli, paths
-from cft.jsonio import refuse_overwrite
-from cft.report import file_line, pct, print_summary
-from cft.split import DEFAULT_VAL_SIZE, format_split, val_path, val_size_arg
-from cft.verl_format import format_file
+from cft.common import cli, paths
+from cft.common.jsonio import refuse_overwrite
+from cft.common.summary import Summary, pct
+from cft.critic.split import DEFAULT_VAL_SIZE, format_split, val_path, val_size_arg
+from cft.critic.verl_rows import format_file
 
 
 def main():
@@ -49,26 +49,29 @@ def main():
         rows, val_rows, held = format_file(args.critique_file, args.output_file, parquet, args.split), [], set()
 
     labels = Counter(r["answer"] for r in rows)
-    summary = [("rows", len(rows)), ("right", pct(labels["right"], len(rows))),
-               ("wrong", pct(labels["wrong"], len(rows)))]
+    s = Summary("format", "verl rows")
+    s.row("rows", len(rows), key="rows")
+    s.row("right", pct(labels["right"], len(rows)))
+    s.row("wrong", pct(labels["wrong"], len(rows)))
+    s.brief("training rows", len(rows))
+    s.fact("targets", labels).fact("by_source_model", Counter(r["source_model"] for r in rows))
     if args.val_size:
         val_labels = Counter(r["answer"] for r in val_rows)
         problems = f"{len(held)} problem" + "s" * (len(held) != 1)
-        summary.append(("held out (validation)", f"{problems}, {len(val_rows)} rows, right "
-                        f"{pct(val_labels['right'], len(val_rows))}, wrong {pct(val_labels['wrong'], len(val_rows))}"
-                        if held else "none (too few problems): no _val files written"))
+        s.row("held out (validation)", f"{problems}, {len(val_rows)} rows, right "
+              f"{pct(val_labels['right'], len(val_rows))}, wrong {pct(val_labels['wrong'], len(val_rows))}"
+              if held else "none (too few problems): no _val files written")
+    s.brief("held out (validation)", f"{len(val_rows)} rows of {len(held)} problem" + "s" * (len(held) != 1))
+    s.fact("val_size", args.val_size).fact("seed", args.seed).fact("val_problems", len(held))
+    s.fact("val_rows", len(val_rows)).fact("val_targets", Counter(r["answer"] for r in val_rows))
     if args.analyze:
         lengths = sorted(r["prompt_chars"] for r in rows)
-        summary.append(("prompt chars min/median/max",
-                        f"{lengths[0]}/{lengths[len(lengths) // 2]}/{lengths[-1]}"))
-        summary.append(("by source model", dict(Counter(r["source_model"] for r in rows))))
-    written = outputs if held else outputs[:2]
-    summary += [("wrote", file_line(p)) for p in written]
-    print_summary("verl rows", summary, args.summary_json, {
-        "elapsed_s": round(time.perf_counter() - t0, 3), "rows": len(rows), "targets": labels,
-        "by_source_model": Counter(r["source_model"] for r in rows), "val_size": args.val_size, "seed": args.seed,
-        "val_problems": len(held), "val_rows": len(val_rows), "val_targets": Counter(r["answer"] for r in val_rows),
-        "outputs": written})
+        s.row("prompt chars min/median/max", f"{lengths[0]}/{lengths[len(lengths) // 2]}/{lengths[-1]}")
+        s.row("by source model", dict(Counter(r["source_model"] for r in rows)))
+    for path in outputs if held else outputs[:2]:
+        s.wrote(path)
+    s.fact("elapsed_s", round(time.perf_counter() - t0, 3))
+    s.emit(args.summary_json)
 
 
 if __name__ == "__main__":

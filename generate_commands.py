@@ -13,13 +13,15 @@ chunk per array task; resubmitting the array skips the finished chunks.
 import sys
 from pathlib import Path
 
-from cft import cli, paths
-from cft.chunks import num_chunks
-from cft.commands import base_command, shell_block, slurm_script
-from cft.errors import CftError
-from cft.gen_options import default_of
-from cft.inputs import load_rows
-from cft.models import MODELS, get_model
+from cft.common import cli, paths
+from cft.common.errors import CftError
+from cft.generate.commands import base_command, shell_block, slurm_script
+from cft.generate.options import default_of
+from cft.records.chunks import num_chunks
+from cft.records.models import DEFAULT_MODELS, add_register_flag, alias_map, get_model, register_from_args
+from cft.records.problems import load_rows
+
+SCRIPTS = Path(__file__).resolve().parent  # generate_solutions.py sits beside this script
 
 
 def main():
@@ -28,14 +30,15 @@ def main():
     p.add_argument("--chunk_size", type=int, default=default_of("chunk_size"), help="problems per chunk")
     p.add_argument("--num_samples", type=int, default=default_of("num_samples"), help="solutions per problem")
     p.add_argument("--num_gpus", type=int, default=8, help="GPUs per node (shell format)")
-    p.add_argument("--models", nargs="+", default=list(MODELS), help="models to write commands for")
+    p.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS),
+                   help="models to write commands for (built in, or added with --register_model)")
     p.add_argument("--output_dir", default=str(paths.DATA_DIR),
                    help="data root: chunk files go to <output_dir>/solutions_<alias>")
     p.add_argument("--model_path", action="append", default=[], metavar="ALIAS=PATH",
                    help="local weights for a model, e.g. qwen25=/models/Qwen2.5-Math-7B (repeatable)")
     p.add_argument("--extra", default="", help="more flags for generate_solutions.py, as one string")
     p.add_argument("--python", default=sys.executable, help="interpreter on the GPU machines")
-    p.add_argument("--log_dir", default=str(paths.ROOT / "logs"), help="per-GPU / per-task logs")
+    p.add_argument("--log_dir", default=str(paths.LOG_DIR), help="per-GPU / per-task logs")
     p.add_argument("--format", choices=["shell", "slurm"], default="shell")
     p.add_argument("--slurm_dir", default=str(paths.DATA_DIR / "slurm"), help="where sbatch scripts go")
     p.add_argument("--max_concurrent", type=int, default=8, help="Slurm: array tasks running at once")
@@ -47,17 +50,16 @@ def main():
                    help="Slurm: seconds between SIGTERM and SIGKILL (set it to the partition's GraceTime); "
                         "SIGTERM comes this long before the time limit too, and the chunk in flight is finished "
                         "if it can end in time")
+    add_register_flag(p)
     args = p.parse_args()
 
+    registered = register_from_args(args)
     if args.num_gpus < 1:
         raise CftError(f"--num_gpus must be at least 1, got {args.num_gpus}")
     total = num_chunks(len(load_rows(args.input_file)), args.chunk_size)
-    model_paths = {}
-    for item in args.model_path:
-        alias, sep, path = item.partition("=")
-        if not sep:
-            raise CftError(f"--model_path {item!r}: expected ALIAS=PATH")
-        model_paths[get_model(alias).alias] = path
+    model_paths = alias_map(args.model_path, "--model_path")
+    register = [item for spec, item in zip(registered, args.register_model) if spec.name in args.models
+                or spec.alias in args.models]  # the workers must know the models they run
     out = []
     for name in args.models:
         spec = get_model(name)
@@ -65,7 +67,8 @@ def main():
                  "output_dir": Path(args.output_dir).resolve() / f"solutions_{spec.alias}",
                  "chunk_size": args.chunk_size, "num_samples": args.num_samples,
                  "model_path": model_paths.get(spec.alias)}
-        cmd = base_command(args.python, paths.ROOT, spec, flags, args.extra.split())
+        extra = [flag for item in register for flag in ("--register_model", item)] + args.extra.split()
+        cmd = base_command(args.python, SCRIPTS, spec, flags, extra)
         log_dir = Path(args.log_dir).resolve()
         if args.format == "shell":
             block = shell_block(spec, cmd, total, args.chunk_size, args.num_gpus, log_dir)
@@ -77,7 +80,7 @@ def main():
             script = Path(args.slurm_dir) / f"generate_{spec.alias}.sbatch"
             script.parent.mkdir(parents=True, exist_ok=True)
             (log_dir / "slurm").mkdir(parents=True, exist_ok=True)  # Slurm does not create --output folders
-            script.write_text(slurm_script(spec, cmd, total, paths.ROOT, log_dir / "slurm", args.max_concurrent,
+            script.write_text(slurm_script(spec, cmd, total, SCRIPTS, log_dir / "slurm", args.max_concurrent,
                                            args.partition, args.time, args.cpus_per_task, args.mem, args.grace_s))
             script.chmod(0o755)
             out.append(f"# {spec.name}: {total} array tasks -> sbatch {script}")

@@ -15,17 +15,18 @@ killed, even with kill -9, a watchdog ends the engine's processes with it.
 """
 
 if __name__ == "__main__":
-    from cft.reaper import mark_run
+    from cft.common.reaper import mark_run
 
-    mark_run()  # re-executes this script once with a run marker its processes inherit (cft/reaper.py)
+    mark_run()  # re-executes this script once with a run marker its processes inherit (cft/common/reaper.py)
 
-from cft import cli  # noqa: E402
-from cft.chunks import chunk_filename, format_ranges  # noqa: E402
-from cft.gen_options import add_arguments  # noqa: E402
-from cft.generation import RunConfig, plan, run, start_grading_pool  # noqa: E402
-from cft.graceful_stop import EXIT_CODE  # noqa: E402
-from cft.output_check import check_output_dir, chunk_size_estimate  # noqa: E402
-from cft.report import print_summary  # noqa: E402
+from cft.common import cli, paths  # noqa: E402
+from cft.common.summary import Summary  # noqa: E402
+from cft.generate.graceful_stop import EXIT_CODE  # noqa: E402
+from cft.generate.options import add_arguments  # noqa: E402
+from cft.generate.output_check import check_output_dir, chunk_size_estimate  # noqa: E402
+from cft.generate.plan import RunConfig, plan  # noqa: E402
+from cft.generate.run import run, start_grading_pool  # noqa: E402
+from cft.records.chunks import chunk_filename, format_ranges  # noqa: E402
 
 
 def main():
@@ -48,8 +49,15 @@ def main():
                                                         config.max_tokens))
     outcome = None
     if work.todo and not args.dry_run:
-        from cft.engine import load_llm, sampling_params
-        from cft.reaper import start_reaper
+        from cft.common.engine_log import route_engine_output
+        from cft.common.reaper import start_reaper
+
+        worker = f"_worker{args.worker_id}" if args.worker_id is not None else ""
+        log = route_engine_output(args.engine_log or paths.LOG_DIR / f"engine_{spec.alias}{worker}.log",
+                                  args.verbose)
+        if log:
+            print(f"vLLM's own output: {log} (--verbose shows it here)", flush=True)
+        from cft.inference.engine import load_llm, sampling_params
 
         start_reaper()  # before any process of the run starts
         with start_grading_pool(args.grading_workers) as pool:  # warms up while the engine loads
@@ -58,41 +66,44 @@ def main():
             params = sampling_params(**config.vllm_sampling(config.stops()))
             outcome = run(work, llm, params, grading_workers=args.grading_workers, pool=pool,
                           term_grace_s=args.term_grace_s)
+    summary(config, work, outcome).emit(args.summary_json)
+    return EXIT_CODE if outcome and outcome.stopped else 0
+
+
+def summary(config, work, outcome) -> Summary:
+    spec = config.spec
     reports = outcome.reports if outcome else []
+    written = outcome.written if outcome else []
     samples = sum(r.samples for r in reports)
     correct = sum(r.correct for r in reports)
     gen_s = sum(r.generate_s for r in reports)
     tokens = sum(r.output_tokens for r in reports)
-    rows = [
-        ("chunks written", outcome.written if outcome and outcome.written else "none"),
-        ("chunks skipped (done)", work.skipped or "none"),
-    ]
-    if outcome and (outcome.locked or outcome.done_elsewhere):
-        rows.append(("chunks left to others", f"locked: {outcome.locked or 'none'}, done by another process: "
-                                               f"{outcome.done_elsewhere or 'none'}"))
+    s = Summary(f"generate_{spec.alias}", f"generate {spec.name}")
+    s.row("chunks written", written or "none", key="chunks_written", value=written)
+    s.row("chunks skipped (done)", work.skipped or "none", key="chunks_skipped", value=work.skipped)
+    locked, elsewhere = (outcome.locked, outcome.done_elsewhere) if outcome else ([], [])
+    if locked or elsewhere:
+        s.row("chunks left to others", f"locked: {locked or 'none'}, done by another process: {elsewhere or 'none'}")
+    s.fact("chunks_locked", locked).fact("chunks_done_elsewhere", elsewhere)
     missing = []
     if outcome and outcome.stopped:
-        finished = set(outcome.written) | set(work.skipped) | set(outcome.done_elsewhere)
+        finished = set(written) | set(work.skipped) | set(elsewhere)
         missing = [j.chunk_id for j in work.todo if j.chunk_id not in finished]
-        rows.append(("stopped by SIGTERM", f"chunks not done: {format_ranges(missing)}; rerun the same command "
-                                           "(or let the requeued job) do them"))
-    rows += [
-        ("samples", samples),
-        ("accuracy", f"{100 * correct / samples:.1f}%" if samples else "-"),
-        ("output tokens", f"{tokens} ({tokens / gen_s:.0f} tok/s)" if gen_s else tokens),
-        ("output dir", config.output_dir),
-    ]
-    print_summary(f"generate {spec.name}", rows, json_path=args.summary_json, data={
-        "chunks_written": outcome.written if outcome else [], "chunks_skipped": work.skipped,
-        "chunks_locked": outcome.locked if outcome else [],
-        "chunks_done_elsewhere": outcome.done_elsewhere if outcome else [],
-        "stopped": bool(outcome and outcome.stopped), "chunks_missing": missing,
-        "samples": samples, "correct": correct, "output_tokens": tokens, "generate_s": round(gen_s, 3),
-        "max_model_len": work.max_model_len, "max_tokens": config.max_tokens,
-        "outputs": [str(config.output_dir / chunk_filename(spec.name, c)) for c in
-                    (outcome.written if outcome else [])],
-    })
-    return EXIT_CODE if outcome and outcome.stopped else 0
+        s.row("stopped by SIGTERM", f"chunks not done: {format_ranges(missing)}; rerun the same command "
+                                    "(or let the requeued job) do them")
+    s.fact("stopped", bool(outcome and outcome.stopped)).fact("chunks_missing", missing)
+    s.row("samples", samples, key="samples")
+    s.row("accuracy", f"{100 * correct / samples:.1f}%" if samples else "-")
+    s.row("output tokens", f"{tokens} ({tokens / gen_s:.0f} tok/s)" if gen_s else tokens)
+    s.row("output dir", config.output_dir)
+    s.fact("correct", correct).fact("output_tokens", tokens).fact("generate_s", round(gen_s, 3))
+    s.fact("max_model_len", work.max_model_len).fact("max_tokens", config.max_tokens)
+    s.brief(f"generated {spec.alias}", f"{len(written)} chunks written, {len(work.skipped)} already done; "
+                                       f"{samples} samples, accuracy "
+                                       + (f"{100 * correct / samples:.1f}%" if samples else "-"))
+    for cid in written:
+        s.output(config.output_dir / chunk_filename(spec.name, cid))
+    return s
 
 
 if __name__ == "__main__":

@@ -20,14 +20,15 @@ when the judge disagrees with the grader (or gives no clear answer).
 import time
 from pathlib import Path
 
-from cft import cli, paths
-from cft.disputes import ALL_SIGNALS, SIGNALS
-from cft.errors import CftError
+from cft.common import cli, paths
+from cft.common.errors import CftError
+from cft.common.summary import Summary, pct
+from cft.common.workers import default_workers
 from cft.grading import DEFAULT_TIMEOUT_S, GRADER_VERSION, grading_pool
-from cft.label_report import LabelReport
-from cft.merge import default_workers
-from cft.regrade import RegradeStats, input_files, regrade_file
-from cft.report import pct, print_summary
+from cft.grading.disputes import ALL_SIGNALS, SIGNALS
+from cft.grading.label_report import LabelReport
+from cft.grading.regrade import RegradeStats, input_files, regrade_file
+from cft.records.models import DEFAULT_MODELS, get_model
 
 
 def main():
@@ -43,6 +44,7 @@ def main():
     p.add_argument("--judge_max_model_len", type=int, default=2048, help="the judge's context length")
     p.add_argument("--judge_dtype", default="auto", help="the judge's dtype (float32 on CPUs without bf16)")
     p.add_argument("--judge_enforce_eager", action="store_true", help="no CUDA graphs / torch.compile for the judge")
+    p.add_argument("--verbose", action="store_true", help="show the judge's vLLM output here, not in cft_data/logs/")
     p.add_argument("--report", default=str(paths.DATA_DIR / "label_report.md"), help="label report (Markdown)")
     p.add_argument("--seed", type=int, default=0, help="seed of the report's random sample")
     p.add_argument("--examples", type=int, default=10, help="changed verdicts to print")
@@ -50,7 +52,8 @@ def main():
     args = p.parse_args()
 
     if not args.input_dir and not args.input_file:
-        args.input_file = [str(f) for f in (paths.merged_file("qwen25"), paths.merged_file("qwen3")) if f.exists()]
+        defaults = [paths.merged_file(get_model(name).alias) for name in DEFAULT_MODELS]
+        args.input_file = [str(f) for f in defaults if f.exists()]
         if not args.input_file:
             raise CftError("nothing to grade: give --input_dir or --input_file (no merged files in cft_data/)")
     if args.workers < 1:
@@ -59,7 +62,12 @@ def main():
 
     judge = None
     if args.judge_model:
-        from cft.judge import Judge
+        from cft.common.engine_log import route_engine_output
+        from cft.grading.judge import Judge
+
+        log = route_engine_output(paths.LOG_DIR / "engine_judge.log", args.verbose)
+        if log:
+            print(f"vLLM's own output: {log} (--verbose shows it here)", flush=True)
 
         judge = Judge(args.judge_model, max_model_len=args.judge_max_model_len, dtype=args.judge_dtype,
                       enforce_eager=args.judge_enforce_eager, seed=args.seed)
@@ -72,34 +80,42 @@ def main():
     elapsed = time.perf_counter() - t0
     report_path = report.write(args.report)
 
-    rows = [("grader version", GRADER_VERSION), ("files re-graded", len(stats.files)),
-            ("files skipped (already current)", len(stats.skipped)), ("problems", stats.problems),
-            ("solutions", stats.solutions), ("verdicts changed", pct(stats.changed, stats.solutions))]
+    s = Summary("grade")
+    s.row("grader version", GRADER_VERSION, key="grader_version")
+    s.row("files re-graded", len(stats.files), key="files", value=stats.files)
+    s.row("files skipped (already current)", len(stats.skipped), key="skipped", value=stats.skipped)
+    s.row("problems", stats.problems, key="problems")
+    s.row("solutions", stats.solutions, key="solutions")
+    s.row("verdicts changed", pct(stats.changed, stats.solutions), key="changed", value=stats.changed, headline=True)
     for (old, new), count in sorted(stats.changes.items(), key=lambda kv: -kv[1]):
         if old != new:
-            rows.append((f"  {old} -> {new}", count))
+            s.row(f"  {old} -> {new}", count)
+    s.fact("changes", {f"{old}->{new}": c for (old, new), c in stats.changes.items() if old != new})
     for ex in stats.examples[:args.examples]:
-        rows.append((f"  e.g. {Path(ex['file']).name} #{ex['index']}.{ex['solution']}",
-                     f"{ex['old']} -> {ex['new']}: {ex['old_answer']!r} -> {ex['new_answer']!r} "
-                     f"(truth {ex['ground_truth']!r})"))
-    rows.append(("disputed", pct(stats.disputed_solutions, stats.solutions)))
+        s.row(f"  e.g. {Path(ex['file']).name} #{ex['index']}.{ex['solution']}",
+              f"{ex['old']} -> {ex['new']}: {ex['old_answer']!r} -> {ex['new_answer']!r} "
+              f"(truth {ex['ground_truth']!r})")
+    s.fact("examples", stats.examples)
+    s.row("disputed", pct(stats.disputed_solutions, stats.solutions), key="disputed", value=stats.disputed_solutions,
+          headline=True)
     for reason, count in stats.disputed.most_common():
-        rows.append((f"  {reason}", count))
+        s.row(f"  {reason}", count)
+    s.fact("disputed_by_reason", dict(stats.disputed))
     if judge is not None:
         per_k = 1000 * stats.judge_s / stats.judged if stats.judged else 0.0
-        rows.append(("judged", f"{stats.judged} in {stats.judge_s:.1f} s ({per_k:.1f} s per 1000): "
-                     + ", ".join(f"{v} {c}" for v, c in stats.judge_verdicts.most_common())))
-    rows += report.summary_rows(report_path)
+        s.row("judged", f"{stats.judged} in {stats.judge_s:.1f} s ({per_k:.1f} s per 1000): "
+              + ", ".join(f"{v} {c}" for v, c in stats.judge_verdicts.most_common()))
+    s.fact("judged", stats.judged).fact("judge_verdicts", dict(stats.judge_verdicts)).fact("judge_s", stats.judge_s)
+    for label, text in report.summary_rows():
+        s.row(label, text)
+    s.fact("labels", report.data())
+    s.wrote(report_path, "label report")
     rate = stats.solutions / stats.grade_s if stats.grade_s else 0.0
-    rows.append(("time", f"{elapsed:.1f} s ({rate:.0f} solutions/s, {args.workers} workers)"))
-    print_summary("grade", rows, json_path=args.summary_json, data={
-        "grader_version": GRADER_VERSION, "files": stats.files, "skipped": stats.skipped,
-        "problems": stats.problems, "solutions": stats.solutions, "changed": stats.changed,
-        "changes": {f"{old}->{new}": c for (old, new), c in stats.changes.items() if old != new},
-        "examples": stats.examples, "disputed": stats.disputed_solutions, "disputed_by_reason": dict(stats.disputed),
-        "judged": stats.judged, "judge_verdicts": dict(stats.judge_verdicts), "judge_s": stats.judge_s,
-        "grade_s": stats.grade_s, "elapsed_s": elapsed, "labels": report.data(),
-        "outputs": {"files": stats.files, "report": str(report_path)}})
+    s.row("time", f"{elapsed:.1f} s ({rate:.0f} solutions/s, {args.workers} workers)")
+    s.fact("grade_s", stats.grade_s).fact("elapsed_s", elapsed)
+    for path in stats.files:
+        s.output(path)
+    s.emit(args.summary_json)
 
 
 if __name__ == "__main__":

@@ -1,26 +1,33 @@
 #!/usr/bin/env python3
 """Step 2: merge each model's chunk files into one solutions file.
 
-Reads cft_data/solutions_qwen25/ and cft_data/solutions_qwen3/ and writes
-cft_data/deepscaler_qwen25_solutions.json and deepscaler_qwen3_solutions.json,
-results sorted by index. A missing, duplicate, overlapping, truncated or
-mismatched chunk stops the merge and is named; --allow_partial merges what is
-there and lists the gaps. The number of chunks comes from --input_file when
-given, else from the chunks' metadata, else from the chunks themselves.
+Reads cft_data/solutions_<alias>/ for each model (by default the two built in: qwen25 and qwen3)
+and writes cft_data/deepscaler_<alias>_solutions.json, results sorted by index. --chunk_dir
+ALIAS=DIR ... names the folders instead, for any number of models (a model registered in
+another run is found by the names of its chunk files). A missing, duplicate, overlapping,
+truncated or mismatched chunk stops the merge and is named; --allow_partial merges what is
+there and lists the gaps. The number of chunks comes from --input_file when given, else from
+the chunks' metadata, else from the chunks themselves.
 """
 import time
 
-from cft import cli, paths
-from cft.inputs import load_rows
-from cft.jsonio import refuse_overwrite, sha256_file
-from cft.merge import default_workers, merge_models
-from cft.models import MODELS, get_model
-from cft.reaper import guard_spawned_children
-from cft.report import file_line, histogram_line, pct, print_summary
+from cft.common import cli, paths
+from cft.common.jsonio import refuse_overwrite, sha256_file
+from cft.common.reaper import guard_spawned_children
+from cft.common.summary import Summary, histogram_line, pct
+from cft.common.workers import default_workers
+from cft.curate.merge import merge_models
+from cft.records.chunks import chunk_model
+from cft.records.models import DEFAULT_MODELS, add_register_flag, alias_map, find_model, get_model, register_from_args
+from cft.records.problems import load_rows
 
 
 def main():
     parser = cli.parser(__doc__)
+    parser.add_argument("--chunk_dir", nargs="+", default=[], metavar="ALIAS=DIR",
+                        help="each model's chunk folder (any number of models; default: --models' folders)")
+    parser.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS),
+                        help="models to merge from their default folders, when no --chunk_dir is given")
     parser.add_argument("--qwen25_dir", default=str(paths.solutions_dir("qwen25")),
                         help="chunk files of qwen-2.5-math-7b")
     parser.add_argument("--qwen3_dir", default=str(paths.solutions_dir("qwen3")),
@@ -30,54 +37,56 @@ def main():
     parser.add_argument("--input_file", default=None,
                         help="the problem set the chunks were generated from: gives the number of chunks "
                              "and checks the chunks' input hash")
-    parser.add_argument("--models", nargs="+", default=list(MODELS), help="models to merge")
     parser.add_argument("--allow_partial", action="store_true", help="merge despite missing chunks, listing them")
     parser.add_argument("--workers", type=int, default=default_workers(),
                         help="processes (the models merge side by side; 1: one after the other)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing merged files")
+    add_register_flag(parser)
     cli.add_summary_json(parser)
     args = parser.parse_args()
 
     t0 = time.perf_counter()
+    register_from_args(args)
+    if args.chunk_dir:
+        dirs = alias_map(args.chunk_dir, "--chunk_dir")
+    else:
+        seed_dirs = {"qwen25": args.qwen25_dir, "qwen3": args.qwen3_dir}  # the two built-in models' flags
+        dirs = {spec.alias: seed_dirs.get(spec.alias) or paths.solutions_dir(spec.alias)
+                for spec in map(get_model, args.models)}
+    jobs = []
+    for alias, folder in dirs.items():
+        spec = find_model(alias)
+        output = paths.merged_file(alias, args.output_dir)
+        refuse_overwrite(output, args.overwrite)
+        jobs.append((spec.name if spec else chunk_model(folder), folder, output))
     input_rows = input_sha = None
     if args.input_file:
         input_rows, input_sha = len(load_rows(args.input_file)), sha256_file(args.input_file)
-    dirs = {"qwen25": args.qwen25_dir, "qwen3": args.qwen3_dir}
-    jobs = []
-    for name in args.models:
-        spec = get_model(name)
-        output = paths.merged_file(spec.name, args.output_dir)
-        refuse_overwrite(output, args.overwrite)
-        jobs.append((spec, dirs[spec.alias], output))
 
     if args.workers > 1 and len(jobs) > 1:
-        guard_spawned_children()  # its worker processes die with it, even on kill -9 (cft/reaper.py)
-    summaries = merge_models(jobs, args.allow_partial, args.workers, input_rows, input_sha)
-    for (spec, _, _), s in zip(jobs, summaries):
-        truncated = f"{s.truncated} ({100 * s.truncated / s.solutions:.1f}%)" if s.solutions else "0"
-        print_summary(f"merged {spec.name}", [
-            ("chunks", f"{s.chunks_merged} of {s.chunks_expected}"
-                       + (f", MISSING {len(s.missing_chunks)}: {s.missing_chunks}" if s.missing_chunks else "")),
-            ("problems", s.problems),
-            ("solutions", s.solutions),
-            ("grades", ", ".join(f"{g} {pct(n, s.solutions)}" for g, n in s.grades.most_common())),
-            ("truncated (length)", truncated),
-            ("correct-of-n per problem", histogram_line(s.num_correct_hist)),
-            *(("note", n) for n in s.notes),
-            ("wrote", file_line(s.output)),
-        ])
-    if args.summary_json:
-        from cft.report import write_summary_json
+        guard_spawned_children()  # its worker processes die with it, even on kill -9 (cft/common/reaper.py)
+    merged = merge_models(jobs, args.allow_partial, args.workers, input_rows, input_sha)
 
-        write_summary_json(args.summary_json, "merge", {
-            "elapsed_s": round(time.perf_counter() - t0, 3),
-            "models": {s.model: {"chunks_expected": s.chunks_expected, "chunks_merged": s.chunks_merged,
-                                 "missing_chunks": s.missing_chunks, "problems": s.problems,
-                                 "solutions": s.solutions, "grades": s.grades, "truncated": s.truncated,
-                                 "num_correct_hist": s.num_correct_hist, "notes": s.notes, "output": s.output}
-                       for s in summaries},
-            "outputs": [s.output for s in summaries],
-        })
+    s = Summary("merge")
+    models = {}
+    for m in merged:
+        s.section(f"merged {m.model}")
+        s.row("chunks", f"{m.chunks_merged} of {m.chunks_expected}"
+              + (f", MISSING {len(m.missing_chunks)}: {m.missing_chunks}" if m.missing_chunks else ""))
+        s.row("problems", m.problems)
+        s.row("solutions", m.solutions)
+        s.row("grades", ", ".join(f"{g} {pct(n, m.solutions)}" for g, n in m.grades.most_common()))
+        s.row("truncated (length)", pct(m.truncated, m.solutions))
+        s.row("correct-of-n per problem", histogram_line(m.num_correct_hist))
+        for note in m.notes:
+            s.row("note", note)
+        s.wrote(m.output)
+        models[m.model] = {"chunks_expected": m.chunks_expected, "chunks_merged": m.chunks_merged,
+                           "missing_chunks": m.missing_chunks, "problems": m.problems, "solutions": m.solutions,
+                           "grades": m.grades, "truncated": m.truncated, "num_correct_hist": m.num_correct_hist,
+                           "notes": m.notes, "output": m.output}
+    s.fact("models", models).fact("elapsed_s", round(time.perf_counter() - t0, 3))
+    s.emit(args.summary_json)
 
 
 if __name__ == "__main__":

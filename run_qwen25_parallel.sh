@@ -20,7 +20,8 @@ usage() {
 usage: $0 [--gpus N] [--model NAME] [--log_dir DIR] [--python PY] [-- generate_solutions.py flags...]
 
   --gpus N       workers, one per GPU (default $GPUS)
-  --model NAME   qwen-2.5-math-7b / qwen3-4b-base or alias qwen25 / qwen3 (default $MODEL)
+  --model NAME   qwen-2.5-math-7b / qwen3-4b-base or alias qwen25 / qwen3, or a model added with
+                 --register_model among the workers' flags (default $MODEL)
   --log_dir DIR  per-GPU logs (default $LOG_DIR)
   --python PY    interpreter (default: \$PYTHON, else $here/.venv/bin/python if present, else python3)
   after --        flags passed to every worker, e.g. -- --model_path /models/Qwen2.5-Math-7B --chunk_size 1000
@@ -52,11 +53,15 @@ if ! "$PYTHON" "$here/generate_solutions.py" --model "$MODEL" "${EXTRA[@]}" --dr
 fi
 
 mkdir -p "$LOG_DIR"
-alias_name=$("$PYTHON" -c "import sys; sys.path.insert(0, '$here'); from cft.models import get_model; print(get_model('$MODEL').alias)")
+register=()  # a model added with --register_model (among the workers' flags) is known here too
+for ((i = 0; i < ${#EXTRA[@]}; i++)); do
+  [ "${EXTRA[$i]}" = --register_model ] && register+=(--register_model "${EXTRA[$((i + 1))]:-}")
+done
+alias_name=$(PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" -m cft.pipeline model "$MODEL" "${register[@]}" | cut -d' ' -f2)
 pids=()
 # Ctrl-C / SIGTERM: SIGTERM to each worker's process group (the worker and its vLLM processes),
 # SIGKILL to whatever is left of them after $STOP_GRACE s; a worker's own watchdog
-# (cft/reaper.py) also ends its engine's processes once the worker is gone.
+# (cft/common/reaper.py) also ends its engine's processes once the worker is gone.
 alive() { local st; st=$(ps -o stat= -p "$1" 2>/dev/null) && [ "${st#Z}" = "$st" ]; }
 stop_all() {
   trap '' INT TERM

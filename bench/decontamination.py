@@ -2,7 +2,7 @@
 
 Part 1, speed and counts: a 40,000-problem synthetic input (bench/synthetic_problems.py: new
 problems made from MATH-500's sentences, plus injected copies of MATH-500 problems, duplicates,
-near-duplicates and one-number variants) through cft.decontaminate.clean, decontamination against
+near-duplicates and one-number variants) through cft.curate.decontaminate.clean, decontamination against
 MATH-500 (reading the rows and normalising them included) and --dedup timed apart, --repeats
 times; medians and ranges, and per injected kind how many rows were removed (a base problem or a
 variant removed is a false removal).
@@ -29,8 +29,9 @@ from pathlib import Path
 
 from synthetic_problems import SHARES, build, math500, respell, reword
 
-from cft.decontaminate import DEFAULT_EVAL_SETS, EvalSet, clean, find_contaminated, load_eval_sets
-from cft.normalize import normalize_problem, tokens
+from cft.curate.decontaminate import EvalSet, clean, find_contaminated, load_eval_sets
+from cft.curate.eval_sets import DEFAULT_EVAL_SETS
+from cft.curate.normalize import normalize_problem, tokens
 
 WRAPPERS = [
     "{p} Let's think step by step and output the final answer within \\boxed{{}}.",

@@ -6,7 +6,7 @@
               the rounds' ratios (with / without) is printed, with their range.
   start       ``generate_solutions.py --help`` wall time with the run marker's re-exec
               (the default) and without it (CFT_NO_REAPER=1), alternating.
-  locks       the time to take and release one chunk lock (cft/chunk_lock.py), per chunk.
+  locks       the time to take and release one chunk lock (cft/generate/chunk_lock.py), per chunk.
 
     python bench/fault_overhead.py [--rounds 7] [--problems 64] [--max_tokens 64]
 """
@@ -45,7 +45,7 @@ def bench_start(rounds: int) -> list[float]:
 
 
 def bench_locks(n: int = 200) -> float:
-    from cft.chunk_lock import ChunkLock
+    from cft.generate.chunk_lock import ChunkLock
 
     with tempfile.TemporaryDirectory() as d:
         t0 = time.perf_counter()
@@ -57,7 +57,7 @@ def bench_locks(n: int = 200) -> float:
 
 
 def main() -> None:
-    from cft.reaper import mark_run
+    from cft.common.reaper import mark_run
 
     mark_run()  # as generate_solutions.py does, so a reaper can watch this process
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -69,10 +69,10 @@ def main() -> None:
     ap.add_argument("--skip_start", action="store_true", help="skip the start-up comparison")
     args = ap.parse_args()
 
-    from cft.engine import generate, load_llm, sampling_params
-    from cft.models import FEW_SHOT
-    from cft.reaper import start_reaper
-    from cft.tiny_model import build_tiny_model
+    from cft.common.reaper import start_reaper
+    from cft.fixtures.tiny_model import build_tiny_model
+    from cft.inference.engine import generate, load_llm, sampling_params
+    from cft.records.models import FEW_SHOT
 
     lock_s = bench_locks()
     start = [] if args.skip_start else bench_start(args.rounds)

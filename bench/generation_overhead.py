@@ -3,7 +3,7 @@
 Same prompts, same sampling parameters, same engine:
 
   bare   LLM.generate on each chunk's prompts, outputs discarded
-  ours   cft.generation.run: the same generate call per chunk, plus grading in a
+  ours   cft.generate.run.run: the same generate call per chunk, plus grading in a
          process pool and the atomic chunk-file writes in a background thread
          (the pool starts while the engine loads, as in generate_solutions.py)
 
@@ -31,7 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
-MATH500 = Path(__file__).resolve().parent.parent / "data" / "eval" / "math500.jsonl"
+from cft.curate.eval_sets import MATH500
 
 
 def grading_cpu(pool) -> float:
@@ -62,10 +62,11 @@ def main() -> None:
     ap.add_argument("--enforce_eager", action="store_true")
     args = ap.parse_args()
 
-    from cft.engine import generate, load_llm, sampling_params
-    from cft.generation import RunConfig, plan, run, start_grading_pool
-    from cft.models import get_model, get_template
-    from cft.tiny_model import build_tiny_model
+    from cft.fixtures.tiny_model import build_tiny_model
+    from cft.generate.plan import RunConfig, plan
+    from cft.generate.run import run, start_grading_pool
+    from cft.inference.engine import generate, load_llm, sampling_params
+    from cft.records.models import get_model, get_template
 
     work = Path(tempfile.mkdtemp(prefix="gen_overhead_"))
     model_path = args.model_path or str(build_tiny_model(work / "tiny"))

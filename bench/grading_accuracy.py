@@ -59,7 +59,8 @@ def grader_at(rev: str):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bench_dir", type=Path, default=DEFAULT_DIR)
-    ap.add_argument("--baseline", help="also grade with cft/grading.py at this git revision")
+    ap.add_argument("--baseline", help="also grade with cft/grading.py at this git revision "
+                                       "(one from before the cft/grading package)")
     ap.add_argument("--show_misses", action="store_true")
     args = ap.parse_args()
 

@@ -31,13 +31,11 @@ import json
 import os
 import statistics
 import time
-from pathlib import Path
 
 from math_verify import parse, verify
 
+from cft.curate.eval_sets import MATH500
 from cft.grading import extract_answer, grade_batch, grading_pool
-
-MATH500 = Path(__file__).resolve().parent.parent / "data" / "eval" / "math500.jsonl"
 
 
 def build(n: int) -> list[tuple[list[str], str]]:

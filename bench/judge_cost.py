@@ -29,10 +29,10 @@ def main() -> None:
     from realistic_pool import build, load_problems
 
     from cft.grading import extract_answer
-    from cft.judge import Judge, Question
+    from cft.grading.judge import Judge, Question
 
-    model = args.model or subprocess.run([sys.executable, "-m", "cft.demo_model"], capture_output=True, text=True,
-                                         check=True, cwd=ROOT).stdout.strip().splitlines()[-1]
+    model = args.model or subprocess.run([sys.executable, "-m", "cft.fixtures.demo_model"], capture_output=True,
+                                         text=True, check=True, cwd=ROOT).stdout.strip().splitlines()[-1]
     rows, sols = build(0, load_problems()[: args.n], skill={"qwen25": 0.5})
     rng = random.Random(0)
     questions, labels = [], []

@@ -30,12 +30,12 @@ from pathlib import Path
 from grading_accuracy import grader_at
 from realistic_pool import build
 
-from cft.disputes import ALL_SIGNALS, signals_for
+from cft.common.jsonio import sha256_file, write_results_file
 from cft.grading import grade_problem
-from cft.jsonio import sha256_file, write_results_file
-from cft.models import get_model
-from cft.regrade import regrade_problem
-from cft.solutions import chunk_metadata, result_row, solution_record
+from cft.grading.disputes import ALL_SIGNALS, signals_for
+from cft.grading.regrade import regrade_problem
+from cft.records.models import get_model
+from cft.records.solutions import chunk_metadata, result_row, solution_record
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out" / "label_noise"
@@ -135,7 +135,8 @@ def signal_table(rows: list[dict], sols: dict, name: str, grade_fn=None) -> None
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--baseline", help="also grade with cft/grading.py at this git revision")
+    ap.add_argument("--baseline", help="also grade with cft/grading.py at this git revision "
+                                       "(one from before the cft/grading package)")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     ap.add_argument("--signals", action="store_true", help="also print each dispute signal's precision/recall")
     ap.add_argument("--signals_only", action="store_true", help="only the signal tables (no steps 2-5)")

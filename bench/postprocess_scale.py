@@ -37,10 +37,10 @@ from pathlib import Path
 import orjson
 import psutil
 
-from cft.chunks import chunk_filename, chunk_range, num_chunks
-from cft.jsonio import sha256_file, write_results_file
-from cft.models import MODELS
-from cft.solutions import chunk_metadata
+from cft.common.jsonio import sha256_file, write_results_file
+from cft.records.chunks import chunk_filename, chunk_range, num_chunks
+from cft.records.models import MODELS
+from cft.records.solutions import chunk_metadata
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -89,7 +89,7 @@ def build(workdir: Path, problems: int, chunk_size: int = 1000, seed: int = 0) -
                 results.append({"index": i, "chunk_index": i - start, "question": rows[i]["problem"],
                                 "ground_truth": rows[i]["answer"], "solutions": sols,
                                 "num_correct": sum(s["correct"] for s in sols)})
-            meta = chunk_metadata(model=name, model_path=spec.hf_id, chunk_id=cid, chunk_size=chunk_size,
+            meta = chunk_metadata(model=name, model_path=spec.weights, chunk_id=cid, chunk_size=chunk_size,
                                   start=start, end=end, num_samples=8, sampling=SAMPLING,
                                   prompt_template=spec.prompt_template, input_file=inp, input_sha256=sha,
                                   input_rows=problems)

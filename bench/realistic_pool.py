@@ -1,6 +1,6 @@
 """A held-out pool of answer forms that models write, with known right/wrong labels.
 
-Problems, ground truths and worked solutions are MATH-500's (data/eval). For
+Problems, ground truths and worked solutions are MATH-500's (cft/curate/eval_sets). For
 each problem and model slot, 8 solutions: the reference solution's reasoning
 with its final sentence rewritten in a form models use, right or wrong by
 construction. Right forms: the truth as given, \\dfrac, spacing, ``x = ``
@@ -27,8 +27,10 @@ import re
 from fractions import Fraction
 from pathlib import Path
 
+from cft.curate.eval_sets import MATH500
+
 ROOT = Path(__file__).resolve().parent.parent
-MATH500 = ROOT / "data" / "eval" / "math500.jsonl"
+
 UNITS = [r"\text{ cm}", r"\text{ units}", r"\text{ square units}", r"\text{ m}^2", r"\text{ inches}",
          r"\text{ cm}^3", r"\text{ dollars}", r"\text{ degrees}", r"\mbox{ ways}"]
 _BOX = re.compile(r"\\boxed\{")

@@ -25,8 +25,8 @@ from pathlib import Path
 
 from realistic_pool import build, load_problems
 
-from cft.jsonio import write_results_file
-from cft.solutions import result_row
+from cft.common.jsonio import write_results_file
+from cft.records.solutions import result_row
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out" / "regrade_scale"

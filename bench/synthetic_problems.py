@@ -28,8 +28,10 @@ from pathlib import Path
 
 import orjson
 
+from cft.curate.eval_sets import MATH500
+
 ROOT = Path(__file__).resolve().parent.parent
-MATH500 = ROOT / "data" / "eval" / "math500.jsonl"
+
 SHARES = {"contaminated_exact": 0.005, "contaminated_respelled": 0.01, "exact_dup": 0.02, "respelled_dup": 0.01,
           "near_dup": 0.01,
           "variant": 0.01}
@@ -42,7 +44,7 @@ def math500() -> list[dict]:
 
 
 def respell(text: str, rng: random.Random) -> str:
-    """The same problem typed differently: only what ``cft.normalize`` treats as spelling."""
+    """The same problem typed differently: only what ``cft.curate.normalize`` treats as spelling."""
     out = text.replace("\\frac", "\\dfrac") if rng.random() < 0.7 else text.replace("\\dfrac", "\\frac")
     out = re.sub(r"\s*([=+<>])\s*", r" \1 " if rng.random() < 0.5 else r"\1", out)
     out = re.sub(r"\^(\w)", r"^{\1}", out) if rng.random() < 0.5 else out

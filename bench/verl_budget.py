@@ -1,10 +1,10 @@
 """Rows verl 0.9.1 keeps at data.max_prompt_length, with and without step 4's prompt budget.
 
-On cft.math500_fixture (MATH-500 reference solutions joined to chain-of-thought lengths, long
+On cft.fixtures.math500 (MATH-500 reference solutions joined to chain-of-thought lengths, long
 ones more often wrong): step 4 without a budget and with --max_prompt_tokens N, step 5, then
 verl's own RLHFDataset (its dataset factory, filter_overlong_prompts on, the tokenizer's chat
 template) on each parquet. Needs verl (requirements-test.txt) and a tokenizer with a chat
-template (default: the demo model's, built by `python -m cft.demo_model`).
+template (default: the demo model's, built by `python -m cft.fixtures.demo_model`).
 
     python bench/verl_budget.py [--tokenizer DIR] [--max_prompt_length 1024] [--problems 40]
 """
@@ -16,11 +16,11 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-from cft.critique import write_critique
-from cft.demo_model import DEFAULT_DIR
-from cft.math500_fixture import write_filtered
-from cft.prompt_budget import PromptCounter, length_summary
-from cft.verl_format import format_file
+from cft.critic.critique_rows import write_critique
+from cft.critic.prompt_budget import PromptCounter, length_summary
+from cft.critic.verl_rows import format_file
+from cft.fixtures.demo_model import DEFAULT_DIR
+from cft.fixtures.math500 import write_filtered
 
 
 def verl_kept(parquet: Path, tokenizer: str, max_prompt_length: int) -> Counter:

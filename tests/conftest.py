@@ -18,7 +18,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory):
     """A tiny random-weight Qwen2 (real vLLM serves it on CPU), built once per session."""
-    from cft.tiny_model import build_tiny_model
+    from cft.fixtures.tiny_model import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("tiny_model"))
 
@@ -64,7 +64,7 @@ def _proc_table() -> dict[int, tuple[int, str]]:
 
 def run_processes(pid: int) -> set[int]:
     """Live processes of the run of generate_solutions.py ``pid``: its descendants, and every process
-    carrying its run marker (cft/reaper.py), wherever it was re-parented."""
+    carrying its run marker (cft/common/reaper.py), wherever it was re-parented."""
     table = _proc_table()
     found, frontier = set(), {pid}
     while frontier:

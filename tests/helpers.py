@@ -6,11 +6,11 @@ from pathlib import Path
 
 import orjson
 
-from cft.chunks import chunk_filename, chunk_range, num_chunks
+from cft.common.jsonio import sha256_file, write_results_file
 from cft.grading import grade_problem
-from cft.jsonio import sha256_file, write_results_file
-from cft.models import get_model
-from cft.solutions import chunk_metadata, result_row, solution_record
+from cft.records.chunks import chunk_filename, chunk_range, num_chunks
+from cft.records.models import get_model
+from cft.records.solutions import chunk_metadata, result_row, solution_record
 
 SAMPLING = {"temperature": 0.7, "top_p": 0.95, "max_tokens": 64, "seed": 0, "n": 4}
 
@@ -58,7 +58,7 @@ def write_chunks(folder: Path, model: str, input_path: Path, correct_counts: lis
             sols = [solution_record(t, g, "length" if "\\boxed" not in t else "stop", len(t.split()))
                     for t, g in zip(texts, grades)]
             results.append(result_row(i, i - start, rows[i]["problem"], answer, sols))
-        meta = chunk_metadata(model=spec.name, model_path=spec.hf_id, chunk_id=cid, chunk_size=chunk_size,
+        meta = chunk_metadata(model=spec.name, model_path=spec.weights, chunk_id=cid, chunk_size=chunk_size,
                               start=start, end=end, num_samples=num_samples,
                               sampling=sampling or SAMPLING, prompt_template=spec.prompt_template,
                               input_file=input_path, input_sha256=sha, input_rows=n_rows)

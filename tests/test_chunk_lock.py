@@ -6,8 +6,8 @@ import subprocess
 import sys
 import time
 
-from cft import chunk_lock
-from cft.chunk_lock import ChunkLock
+from cft.generate import chunk_lock
+from cft.generate.chunk_lock import ChunkLock
 
 
 def write_lock(lock: ChunkLock, **record):

@@ -54,7 +54,7 @@ def test_missing_file(tmp_path):
 def test_filter_names_bad_original_row(tmp_path):
     from helpers import write_chunks, write_input
 
-    from cft.merge import merge_chunks
+    from cft.curate.merge import merge_chunks
 
     inp = tmp_path / "in.json"
     write_input(inp, 4)
@@ -94,3 +94,41 @@ def test_defaults_resolve_beside_the_scripts(tmp_path, name):
     r = run(SCRIPTS[name][0], "--help", cwd=tmp_path)
     assert r.returncode == 0
     assert f"(default: {ROOT / 'cft_data'}" in " ".join(r.stdout.split())
+
+
+def _offline_env():
+    import os
+
+    return {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": "/nonexistent-hf-home"}
+
+
+@pytest.mark.parametrize("rows, flags, needle", [
+    ([{"problem": "a", "answer": "1"}, {"problem": "b", "answer": "2"}, {"problem": "c"}], [], "row 2: no answer"),
+    ([{"problem": "a", "answer": "1"}] * 4, ["--chunk_id", "99"], "chunk id 99 is out of range"),
+])
+def test_generation_checks_rows_and_chunk_ids_before_the_model(tmp_path, rows, flags, needle):
+    """A hub id that cannot be reached (no network, or a typo) is looked up only after the local checks."""
+    inp = tmp_path / "rows.json"
+    inp.write_bytes(orjson.dumps(rows))
+    r = subprocess.run([sys.executable, str(ROOT / "generate_solutions.py"), "--model", "qwen-2.5-math-7b",
+                        "--input_file", str(inp), "--chunk_size", "2", "--output_dir", str(tmp_path / "out"),
+                        *flags], capture_output=True, text=True, env=_offline_env())
+    assert_one_line_error(r, needle)
+    assert "config" not in r.stderr and not (tmp_path / "out").exists()
+
+
+def test_an_unreachable_model_is_one_line(tmp_path):
+    """The checks pass; then the model's config cannot be read: transformers' multi-line message, folded."""
+    inp = tmp_path / "rows.json"
+    inp.write_bytes(orjson.dumps([{"problem": "a", "answer": "1"}]))
+    r = subprocess.run([sys.executable, str(ROOT / "generate_solutions.py"), "--model", "qwen25",
+                        "--model_path", "no-such-org/no-such-model", "--input_file", str(inp),
+                        "--output_dir", str(tmp_path / "out")], capture_output=True, text=True, env=_offline_env())
+    assert_one_line_error(r, "cannot load the config of 'no-such-org/no-such-model'")
+
+
+def test_fold_joins_lines():
+    from cft.common.cli import fold
+
+    assert fold("cannot load x: We couldn't connect.\nCheck your connection\r\n  or go offline.\n") == \
+        "cannot load x: We couldn't connect. Check your connection or go offline."

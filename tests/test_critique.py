@@ -6,8 +6,8 @@ import sys
 import orjson
 import pytest
 
-from cft.critique import INSTRUCTION, critique_prompt, critique_rows
-from cft.errors import CftError
+from cft.common.errors import CftError
+from cft.critic.critique_rows import INSTRUCTION, critique_prompt, critique_rows
 
 
 def sol(text, correct, finish="stop"):

@@ -9,10 +9,11 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import ROOT
 
-from cft.decontaminate import find_duplicates
-from cft.normalize import normalize_problem
+from cft.curate.decontaminate import find_duplicates
+from cft.curate.eval_sets import MATH500 as MATH500_FILE
+from cft.curate.normalize import normalize_problem
 
-MATH500 = [orjson.loads(line) for line in (ROOT / "data/eval/math500.jsonl").read_bytes().splitlines()]
+MATH500 = [orjson.loads(line) for line in MATH500_FILE.read_bytes().splitlines()]
 GEOMETRIC = MATH500[33]["problem"]  # 'Consider the geometric sequence $\frac{125}{9}, \frac{25}{3}, 5, 3, \ldots$. ...'
 # the same problem, typed differently: spaces, no $, \dfrac, braces, case
 RESPELLED = ("consider the  geometric sequence \\dfrac{125}{9} ,\\dfrac {25}{3},5 ,  3, \\ldots .  What is the "

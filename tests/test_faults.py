@@ -25,7 +25,7 @@ import pytest
 from conftest import ROOT, chunk_path, gen_cmd, kill_all, run_cmd, run_processes, wait_gone
 from helpers import write_chunks, write_input
 
-from cft.chunk_lock import ChunkLock
+from cft.generate.chunk_lock import ChunkLock
 
 PY = sys.executable
 KILLS_PER_STEP = int(os.environ.get("CFT_FAULT_KILLS", "3"))
@@ -176,7 +176,7 @@ def test_full_disk_is_one_line(post, step, tmp_path):
 @pytest.mark.parametrize("step", ["filter", "critique", "format"])  # (merge writes in worker processes)
 def test_full_disk_injected_at_the_write_call(post, step, tmp_path, monkeypatch, capsys):
     """The same, without root: every write of an output raises ENOSPC (in-process)."""
-    from cft import oserrors
+    from cft.common import oserrors
 
     def full(self, data):
         raise oserrors.named(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)), self.final_path)

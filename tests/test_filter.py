@@ -1,5 +1,6 @@
 """Step 3: the keep rule, the kept rows' fields, and refusals on mismatched input."""
 
+import re
 import subprocess
 import sys
 
@@ -7,10 +8,10 @@ import orjson
 import pytest
 from helpers import write_chunks, write_input
 
-from cft.errors import CftError
-from cft.filter import BOTH_ALL_CORRECT, BOTH_ALL_WRONG, KEPT, decide, filter_rows, open_merged
-from cft.merge import merge_chunks
-from cft.pass_band import ABOVE_MAX, BELOW_MIN, PassBand
+from cft.common.errors import CftError
+from cft.curate.filter import ALL_CORRECT, ALL_WRONG, KEPT, decide, filter_rows, open_merged
+from cft.curate.merge import merge_chunks
+from cft.curate.pass_band import ABOVE_MAX, BELOW_MIN, PassBand
 
 # problem i: (qwen25 correct of 4, qwen3 correct of 4) and whether it is kept
 CASES = [(0, 0, False), (4, 4, False), (0, 4, True), (4, 0, True), (2, 0, True),
@@ -18,10 +19,10 @@ CASES = [(0, 0, False), (4, 4, False), (0, 4, True), (4, 0, True), (2, 0, True),
 
 
 @pytest.mark.parametrize("a, b, reason", [
-    (0, 0, BOTH_ALL_WRONG), (8, 8, BOTH_ALL_CORRECT), (0, 8, KEPT), (8, 0, KEPT), (3, 8, KEPT), (0, 5, KEPT),
+    (0, 0, ALL_WRONG), (8, 8, ALL_CORRECT), (0, 8, KEPT), (8, 0, KEPT), (3, 8, KEPT), (0, 5, KEPT),
 ])
 def test_keep_rule(a, b, reason):
-    assert decide(a, 8, b, 8) == reason
+    assert decide([a, b], [8, 8]) == reason
 
 
 @pytest.fixture
@@ -63,8 +64,8 @@ def test_filter_keeps_disagreeing_problems(merged):
                                                    "finish_reason", "num_tokens"}
         assert row["qwen25_all_correct"] == (a == 4) and row["qwen25_all_wrong"] == (a == 0)
         assert row["qwen3_all_correct"] == (b == 4) and row["qwen3_all_wrong"] == (b == 0)
-    assert "removed: both_all_correct : 1 (10.0%)" in r.stdout
-    assert "removed: both_all_wrong   : 2 (20.0%)" in r.stdout
+    assert re.search(r"removed: all_correct +: 1 \(10.0%\)", r.stdout)
+    assert re.search(r"removed: all_wrong +: 2 \(20.0%\)", r.stdout)
     assert "kept" in r.stdout and "qwen3 correct-of-4, all" in r.stdout
     png = tmp_path / "filtered_analysis.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -128,15 +129,15 @@ def test_streams_refuse_bad_order_and_extra_rows(merged):
     (2, 1, PassBand(0.2, 0.8), BELOW_MIN),           # pooled 3/16
     (8, 6, PassBand(0.2, 0.8), ABOVE_MAX),           # pooled 14/16
     (4, 4, PassBand(0.2, 0.8), KEPT),
-    (0, 0, PassBand(0.2, 0.8), BOTH_ALL_WRONG),      # the keep rule comes first
-    (8, 8, PassBand(0.0, 0.5), BOTH_ALL_CORRECT),
+    (0, 0, PassBand(0.2, 0.8), ALL_WRONG),      # the keep rule comes first
+    (8, 8, PassBand(0.0, 0.5), ALL_CORRECT),
     (1, 7, PassBand(0.2, 0.8), KEPT),                # pooled 8/16 ...
     (1, 7, PassBand(0.2, 0.8, per_model=True), BELOW_MIN),  # ... but 1/8 for one model
     (3, 8, PassBand(0.25, 0.9, per_model=True), ABOVE_MAX),
     (2, 2, PassBand(0.25, 0.25), KEPT),              # inclusive at both ends
 ])
 def test_pass_rate_band(a, b, band, reason):
-    assert decide(a, 8, b, 8, band) == reason
+    assert decide([a, b], [8, 8], band) == reason
 
 
 def test_band_edges_and_bad_bands():
@@ -153,12 +154,12 @@ def test_filter_with_pooled_and_per_model_bands(merged):
                         "--summary_json", str(summary))
     assert r.returncode == 0, r.stderr
     assert [row["index"] for row in orjson.loads(out.read_bytes())] == [2, 3, 5, 7]
-    assert "removed: below_min_pass_rate : 1 (10.0%)" in r.stdout
-    assert "removed: above_max_pass_rate : 2 (20.0%)" in r.stdout
+    assert re.search(r"removed: below_min_pass_rate +: 1 \(10.0%\)", r.stdout)
+    assert re.search(r"removed: above_max_pass_rate +: 2 \(20.0%\)", r.stdout)
     assert "pooled correct-of-8, all" in r.stdout and "0:2 2:1 3:1 4:3 5:2 8:1" in r.stdout
     assert "band (pooled)" in r.stdout and "[0.3, 0.6]: correct 3-4 of 8" in r.stdout
     data = orjson.loads(summary.read_bytes())
-    assert data["kept"] == 4 and data["removed"] == {"both_all_wrong": 2, "both_all_correct": 1, BELOW_MIN: 1,
+    assert data["kept"] == 4 and data["removed"] == {"all_wrong": 2, "all_correct": 1, BELOW_MIN: 1,
                                                      ABOVE_MAX: 2}
     assert data["pooled_correct_kept"] == {"3": 1, "4": 3} and data["band"]["per_model"] is False
     assert (tmp_path / "filtered_analysis.png").read_bytes()[:4] == b"\x89PNG"

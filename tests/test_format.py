@@ -7,8 +7,8 @@ import orjson
 import pyarrow.parquet as pq
 import pytest
 
-from cft.errors import CftError
-from cft.verl_format import to_verl
+from cft.common.errors import CftError
+from cft.critic.verl_rows import to_verl
 
 
 def critique_row(i, target):

@@ -1,4 +1,4 @@
-"""Step 1's options are defined once (cft/gen_options.py): flags, RunConfig, metadata and SamplingParams
+"""Step 1's options are defined once (cft/generate/options.py): flags, RunConfig, metadata and SamplingParams
 follow from the table; and the plan fits the run to the model's own context before any engine starts."""
 
 import argparse
@@ -9,8 +9,8 @@ import orjson
 import pytest
 from conftest import gen_cmd, run_cmd
 
-from cft.gen_options import SamplingOptions, add_arguments, opt
-from cft.generation import RunConfig
+from cft.generate.options import SamplingOptions, add_arguments, opt
+from cft.generate.plan import RunConfig
 
 OLD_DEFAULTS = {"input_file": None, "output_dir": None, "model_path": None, "chunk_size": 1000, "chunk_id": None,
                 "num_workers": 1, "worker_id": None, "num_samples": 8, "temperature": 0.7, "top_p": 0.95,
@@ -34,7 +34,7 @@ def test_every_flag_keeps_its_name_and_default():
 
 
 def test_one_definition_feeds_config_metadata_and_sampling_params():
-    from cft.engine import sampling_params
+    from cft.inference.engine import sampling_params
 
     config = RunConfig.from_args(parse(["--temperature", "0.3", "--num_samples", "5", "--seed", "7"]))
     assert (config.temperature, config.num_samples, config.max_tokens) == (0.3, 5, 3072)  # the model's default
@@ -47,7 +47,7 @@ def test_one_definition_feeds_config_metadata_and_sampling_params():
 
 
 def test_a_new_sampling_setting_is_one_field():
-    from cft.engine import sampling_params
+    from cft.inference.engine import sampling_params
 
     @dataclasses.dataclass(kw_only=True)
     class WithTopK(SamplingOptions):
@@ -63,7 +63,7 @@ def test_a_new_sampling_setting_is_one_field():
 @pytest.fixture(scope="session")
 def short_model(tmp_path_factory):
     """The tiny model with a 256-token context in its config."""
-    from cft.tiny_model import build_tiny_model
+    from cft.fixtures.tiny_model import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("tiny_256"), max_position_embeddings=256)
 

@@ -6,7 +6,7 @@ import signal
 
 import pytest
 
-from cft.graceful_stop import EXIT_CODE, GracefulStop
+from cft.generate.graceful_stop import EXIT_CODE, GracefulStop
 
 
 def term(stop: GracefulStop) -> None:

@@ -149,7 +149,7 @@ def test_batch_in_processes_matches_serial():
 
 
 def test_problem_checks_each_distinct_answer_once(monkeypatch):
-    import cft.grading as grading
+    import cft.grading.grader as grading
 
     checked = []
     real = grading._matches

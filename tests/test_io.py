@@ -9,9 +9,8 @@ import time
 import orjson
 import pytest
 
-from cft.errors import CftError
-from cft.inputs import load_problems
-from cft.jsonio import (
+from cft.common.errors import CftError
+from cft.common.jsonio import (
     iter_json_list,
     open_results_file,
     read_json,
@@ -19,10 +18,11 @@ from cft.jsonio import (
     write_json_list,
     write_results_file,
 )
+from cft.records.problems import load_problems
 
 WRITER = """
 import time
-from cft.jsonio import write_json_list
+from cft.common.jsonio import write_json_list
 
 def rows():
     for i in range(200_000):

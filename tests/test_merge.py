@@ -8,9 +8,9 @@ import orjson
 import pytest
 from helpers import write_chunks, write_input
 
-from cft.errors import CftError
-from cft.jsonio import write_results_file
-from cft.merge import merge_chunks
+from cft.common.errors import CftError
+from cft.common.jsonio import write_results_file
+from cft.curate.merge import merge_chunks
 
 M = "qwen-2.5-math-7b"
 

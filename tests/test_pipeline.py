@@ -7,8 +7,8 @@ import orjson
 import pyarrow.parquet as pq
 from conftest import ROOT
 
-from cft.critique import critique_prompt
-from cft.filter import decide
+from cft.critic.critique_rows import critique_prompt
+from cft.curate.filter import decide
 
 PROBLEMS = [{"problem": f"What is {a} + {b}?", "answer": str(a + b), "source": "test"}
             for a, b in [(0, 1), (1, 1), (2, 1), (1, 3), (0, 0), (2, 2)]]
@@ -52,7 +52,7 @@ def test_full_pipeline_unattended(tiny_model, tmp_path):
 
     # step 3: exactly the problems the rule keeps, with every original field
     filtered = orjson.loads((data / "deepscaler_train_filter.json").read_bytes())
-    expected = [i for i in range(6) if decide(q25[i]["num_correct"], 6, q3[i]["num_correct"], 6) == "kept"]
+    expected = [i for i in range(6) if decide([q25[i]["num_correct"], q3[i]["num_correct"]], [6, 6]) == "kept"]
     assert [row["index"] for row in filtered] == expected and expected
     for row in filtered:
         assert {k: row[k] for k in PROBLEMS[0]} == PROBLEMS[row["index"]]
@@ -102,7 +102,7 @@ def test_full_pipeline_unattended(tiny_model, tmp_path):
     assert re.search(r"generated qwen3 +: 2 chunks written, 0 already done; 36 samples", printed)
     assert "deepscaler_critique_formatted.parquet" in printed
     assert re.search(r"prompt budget +: 4096 tokens: 0 solutions over it", printed)
-    assert re.search(rf"training rows +: {len(formatted)}\n", printed) and "Train a critic with verl" in r.stdout
+    assert re.search(rf"training rows +: {len(formatted)}\n", printed) and "docs/training.md" in r.stdout
     # the label report (filter --analyze): verdicts per model, and where the report is
     assert "labels qwen25" in printed and "labels qwen3" in printed and "verdicts:" in printed
     assert "deepscaler_train_filter_label_report.md" in printed

@@ -9,9 +9,9 @@ import orjson
 import pytest
 from conftest import ROOT
 
-from cft.critique import critique_prompt, critique_rows
-from cft.errors import CftError
-from cft.prompt_budget import CharCounter, PromptCounter, length_summary
+from cft.common.errors import CftError
+from cft.critic.critique_rows import critique_prompt, critique_rows
+from cft.critic.prompt_budget import CharCounter, PromptCounter, length_summary
 
 
 def sol(text, correct):

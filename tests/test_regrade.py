@@ -11,10 +11,10 @@ import pytest
 from conftest import ROOT, run_cmd
 from helpers import write_chunks, write_input
 
+from cft.common.jsonio import open_results_file, sha256_file, write_results_file
 from cft.grading import GRADER_VERSION
-from cft.jsonio import open_results_file, sha256_file, write_results_file
-from cft.label_report import LabelReport
-from cft.solutions import chunk_metadata, result_row
+from cft.grading.label_report import LabelReport
+from cft.records.solutions import chunk_metadata, result_row
 
 GRADE = [sys.executable, str(ROOT / "grade_solutions.py")]
 
@@ -123,7 +123,7 @@ def test_label_report_counts_pairs_and_samples(tmp_path, stale):
     out = report.write(tmp_path / "r.md")
     text = out.read_text()
     assert "A random sample of right verdicts (2 of 2)" in text and "A random sample of wrong verdicts (2 of 6)" in text
-    rows = dict(report.summary_rows(out))
+    rows = dict(report.summary_rows())
     assert rows["labels qwen-2.5-math-7b"].startswith("8 verdicts: incorrect 6, correct 2")
 
 
@@ -201,6 +201,6 @@ def test_judge_mechanics_on_tiny_model(tiny_model, stale, tmp_path):
 @pytest.mark.parametrize("reply, verdict", [(" Yes.", "correct"), ("no, they differ", "incorrect"),
                                             ("Correct", "correct"), ("I think so", "unclear"), ("", "unclear")])
 def test_judge_reply_parsing(reply, verdict):
-    from cft.judge import parse_verdict
+    from cft.grading.judge import parse_verdict
 
     assert parse_verdict(reply) == verdict

@@ -101,7 +101,7 @@ def test_loads_from_its_path_with_the_standard_library_only(tmp_path):
 @pytest.fixture(scope="module")
 def verl_config(tiny_model):
     pytest.importorskip("verl", reason="verl is a test requirement: `make test` installs requirements-test.txt")
-    from verl_readme import compose_readme_config
+    from verl_command import compose_readme_config
 
     return compose_readme_config(model=tiny_model)
 
@@ -144,7 +144,7 @@ def test_verl_loads_it_and_its_reward_worker_scores_the_table(verl_config, tiny_
 def test_reward_kwargs_reach_it_through_verls_config(tiny_model):
     pytest.importorskip("verl", reason="verl is a test requirement: `make test` installs requirements-test.txt")
     from verl.trainer.ppo.reward import get_custom_reward_fn
-    from verl_readme import compose_readme_config
+    from verl_command import compose_readme_config
 
     penalty = "+reward.custom_reward_function.reward_kwargs.format_penalty=0.25"
     cfg = compose_readme_config(model=tiny_model, extra=[penalty])

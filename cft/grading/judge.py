@@ -1,0 +1,85 @@
+"""A second opinion from an LLM on doubtful verdicts (``grade_solutions.py --judge_model``).
+
+The judge sees the problem, the reference answer and the student's final
+answer (the extracted one, not the whole solution: short prompts, and the
+question is only whether two answers agree) and replies yes or no. Any model
+vLLM serves works: an instruct or chat model through its tokenizer's chat
+template, a base model (no chat template) through a plain completion prompt.
+Greedy decoding, a few tokens. The engine is ``cft.inference.engine`` (the only module
+that imports vLLM); build it under ``if __name__ == "__main__":``.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+
+CORRECT, INCORRECT, UNCLEAR = "correct", "incorrect", "unclear"
+
+INSTRUCTION = (
+    "You check answers to math problems. Decide whether the student's final answer is mathematically "
+    "equivalent to the reference answer (same value or set, in any notation; units and wording do not "
+    "matter; an approximation of an exact value does not count). Reply with one word: yes or no."
+)
+_YES_NO = re.compile(r"\b(yes|no|correct|incorrect|right|wrong|true|false)\b", re.I)
+_VERDICTS = {"yes": CORRECT, "correct": CORRECT, "right": CORRECT, "true": CORRECT,
+             "no": INCORRECT, "incorrect": INCORRECT, "wrong": INCORRECT, "false": INCORRECT}
+
+
+@dataclass(frozen=True)
+class Question:
+    problem: str
+    reference: str
+    answer: str
+
+
+def user_message(q: Question, max_problem_chars: int = 2000) -> str:
+    problem = q.problem if len(q.problem) <= max_problem_chars else q.problem[:max_problem_chars] + " ..."
+    return (f"{INSTRUCTION}\n\nProblem: {problem}\nReference answer: {q.reference}\n"
+            f"Student's final answer: {q.answer}\nEquivalent (yes or no)?")
+
+
+def parse_verdict(reply: str) -> str:
+    """The first yes/no-like word of the reply, as correct/incorrect; unclear without one."""
+    m = _YES_NO.search(reply or "")
+    return _VERDICTS[m.group(1).lower()] if m else UNCLEAR
+
+
+class Judge:
+    """One vLLM engine answering yes/no questions."""
+
+    def __init__(self, model_path: str, *, max_model_len: int | None = 2048, dtype: str = "auto",
+                 enforce_eager: bool = False, seed: int = 0, max_tokens: int = 4):
+        from cft.inference.engine import load_llm, sampling_params
+        from cft.records.prompts import load_tokenizer
+
+        self.model_path = str(model_path)
+        self.tokenizer = load_tokenizer(self.model_path)
+        self.chat = bool(getattr(self.tokenizer, "chat_template", None))
+        self.llm = load_llm(self.model_path, seed=seed, max_model_len=max_model_len, dtype=dtype,
+                            enforce_eager=enforce_eager)
+        self.params = sampling_params(n=1, temperature=0.0, top_p=1.0, max_tokens=max_tokens, stop=["\n"])
+        self.seconds = 0.0
+        self.prompt_tokens = 0
+        self.output_tokens = 0
+
+    def prompt(self, q: Question) -> str:
+        if self.chat:
+            return self.tokenizer.apply_chat_template([{"role": "user", "content": user_message(q)}],
+                                                      tokenize=False, add_generation_prompt=True)
+        return user_message(q) + "\nAnswer:"
+
+    def ask(self, questions: list[Question]) -> list[str]:
+        """A verdict (correct / incorrect / unclear) per question, in order."""
+        if not questions:
+            return []
+        from cft.inference.engine import generate
+
+        prompts = [self.prompt(q) for q in questions]
+        t0 = time.perf_counter()
+        samples = generate(self.llm, prompts, self.params, progress=len(prompts) > 50)
+        self.seconds += time.perf_counter() - t0
+        self.prompt_tokens += sum(len(self.tokenizer(p, add_special_tokens=False).input_ids) for p in prompts)
+        self.output_tokens += sum(s[0].num_tokens for s in samples)
+        return [parse_verdict(s[0].text) for s in samples]

@@ -1,0 +1,1 @@
+"""Model inference: the only package that imports vLLM."""
