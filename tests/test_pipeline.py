@@ -1,4 +1,4 @@
-"""run_full_pipeline.sh --yes end to end on the tiny model: every output file checked against DESIGN.md."""
+"""run_full_pipeline.sh --yes end to end on the tiny model: every output file checked against docs/file-formats.md."""
 
 import re
 import subprocess
@@ -123,3 +123,22 @@ def test_failing_step_is_named(tmp_path):
                        capture_output=True, text=True, timeout=300, check=False, stdin=subprocess.DEVNULL)
     assert r.returncode != 0
     assert "pipeline stopped" in r.stderr
+
+
+def test_step_0_flags_reach_it_or_skip_it(tmp_path):
+    """--decontaminate_args passes flags to step 0; --no_decontaminate skips it (generation then reads the
+    input itself, and names its bad row before any model loads)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "deepscaler_train.json").write_bytes(b'[{"problem": "q", "answer": "1"}, {"problem": "r"}]')
+    base = [str(ROOT / "run_full_pipeline.sh"), "--yes", "--data_dir", str(data)]
+    r = subprocess.run(base + ["--decontaminate_args", "--dedup --threshold 101"], capture_output=True, text=True,
+                       timeout=300, check=False, stdin=subprocess.DEVNULL)
+    assert r.returncode == 1 and "between 0 and 100" in r.stdout + r.stderr
+    assert "pipeline stopped: step 'decontaminate' failed" in r.stderr
+    r = subprocess.run(base + ["--no_decontaminate"], capture_output=True, text=True, timeout=300, check=False,
+                       stdin=subprocess.DEVNULL)
+    assert r.returncode == 1 and "=== decontaminate ===" not in r.stdout
+    assert "row 1: no answer" in r.stdout and "pipeline stopped: step 'generate_qwen25' failed" in r.stderr
+    skipped = orjson.loads((data / "logs" / "summary_decontaminate.json").read_bytes())
+    assert skipped["skipped"] and skipped["headline"] == [["step 0", "skipped (--no_decontaminate)"]]
