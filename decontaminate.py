@@ -20,7 +20,7 @@ from pathlib import Path
 
 from cft.common import cli, paths
 from cft.common.errors import CftError
-from cft.common.jsonio import refuse_overwrite, write_json_list
+from cft.common.jsonio import refuse_overwrite, sha256_file, write_json_list
 from cft.common.summary import Summary, pct
 from cft.curate.decontaminate import NGRAM, NGRAM_OVERLAP, clean, load_eval_sets
 from cft.curate.eval_sets import DEFAULT_EVAL_SETS
@@ -87,6 +87,7 @@ def main():
     s.row("problems in", stats.total, key="problems_in")
     s.row("kept", pct(stats.kept, stats.total), key="kept", value=stats.kept)
     s.fact("removed", stats.total - stats.kept)
+    s.fact("input_file", args.input_file).fact("input_sha256", sha256_file(args.input_file))
     for name, size in stats.eval_sets.items():
         s.row(f"removed: matches {name}", f"{pct(stats.contaminated[name], stats.total)}  ({size} problems, "
               f"fuzz.ratio >= {args.threshold:g}"

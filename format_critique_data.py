@@ -7,7 +7,11 @@ turn, "right"/"wrong" as the rule-based reward's ground truth.
 
 --val_size holds out whole problems (a fraction below 1, or a count), chosen with --seed: all
 their rows go to <output>_val.json and _val.parquet (extra_info.split "val"), for verl's
-data.val_files. --val_size 0 writes the training files only.
+data.val_files. --val_size 0 writes the training files only (and, with --overwrite, removes the
+_val files of an earlier run, which would not belong with these).
+
+All the files are written aside and renamed only once every one is whole: a failure (a full
+disk) leaves the previous files or none, never a mix.
 """
 
 import time
@@ -15,10 +19,10 @@ from collections import Counter
 from pathlib import Path
 
 from cft.common import cli, paths
+from cft.common.errors import CftError
 from cft.common.jsonio import refuse_overwrite
 from cft.common.summary import Summary, pct
 from cft.critic.split import DEFAULT_VAL_SIZE, format_split, val_path, val_size_arg
-from cft.critic.verl_rows import format_file
 
 
 def main():
@@ -37,16 +41,15 @@ def main():
 
     t0 = time.perf_counter()
     parquet = Path(args.output_file).with_suffix(".parquet")
-    outputs = [Path(args.output_file), parquet]
-    if args.val_size:
-        outputs += [val_path(args.output_file), val_path(parquet)]
-    for path in outputs:
+    outputs = [Path(args.output_file), parquet, val_path(args.output_file), val_path(parquet)]
+    for path in outputs[:2] if not args.val_size else outputs:
         refuse_overwrite(path, args.overwrite)
-    if args.val_size:
-        rows, val_rows, held = format_split(args.critique_file, args.output_file, parquet, args.val_size,
-                                            args.seed, args.split)
-    else:
-        rows, val_rows, held = format_file(args.critique_file, args.output_file, parquet, args.split), [], set()
+    stale = [p for p in outputs[2:] if p.exists()]
+    if not args.val_size and stale and not args.overwrite:
+        raise CftError(f"{stale[0]}: held-out rows of an earlier run, which would not belong with these "
+                       "(--val_size 0); pass --overwrite to remove them")
+    rows, val_rows, held = format_split(args.critique_file, args.output_file, parquet, args.val_size,
+                                        args.seed, args.split)
 
     labels = Counter(r["answer"] for r in rows)
     s = Summary("format", "verl rows")
@@ -70,6 +73,8 @@ def main():
         s.row("by source model", dict(Counter(r["source_model"] for r in rows)))
     for path in outputs if held else outputs[:2]:
         s.wrote(path)
+    for path in stale if not held else []:
+        s.row("removed (an earlier run's)", path)
     s.fact("elapsed_s", round(time.perf_counter() - t0, 3))
     s.emit(args.summary_json)
 

@@ -59,6 +59,8 @@ def main():
     for target in ("right", "wrong"):
         s.row(target, pct(stats.targets[target], n), headline=True)
     s.fact("targets", stats.targets).fact("by_model", stats.by_model)
+    s.fact("draw", {"max_samples_per_question": args.max_samples_per_question, "seed": args.seed,
+                    "include_truncated": args.include_truncated, "include_disputed": args.include_disputed})
     s.row("skipped truncated", stats.skipped_truncated, key="skipped_truncated")
     s.row("skipped duplicate text", stats.skipped_duplicate, key="skipped_duplicate")
     s.row("held back disputed", sum(stats.skipped_disputed.values()), key="held_back_disputed",

@@ -26,6 +26,7 @@ from cft.generate.options import add_arguments  # noqa: E402
 from cft.generate.output_check import check_output_dir, chunk_size_estimate  # noqa: E402
 from cft.generate.plan import RunConfig, plan  # noqa: E402
 from cft.generate.run import run, start_grading_pool  # noqa: E402
+from cft.grading.version import GRADER_VERSION  # noqa: E402
 from cft.records.chunks import chunk_filename, format_ranges  # noqa: E402
 
 
@@ -98,6 +99,7 @@ def summary(config, work, outcome) -> Summary:
     s.row("output dir", config.output_dir)
     s.fact("correct", correct).fact("output_tokens", tokens).fact("generate_s", round(gen_s, 3))
     s.fact("max_model_len", work.max_model_len).fact("max_tokens", config.max_tokens)
+    s.fact("grader_version", GRADER_VERSION)  # the grader that graded these chunks as they were written
     s.brief(f"generated {spec.alias}", f"{len(written)} chunks written, {len(work.skipped)} already done; "
                                        f"{samples} samples, accuracy "
                                        + (f"{100 * correct / samples:.1f}%" if samples else "-"))

@@ -2,7 +2,8 @@
 
 Every output is written to a temporary file in the destination folder,
 fsync'ed and renamed over the final name, so a crash or ``kill -9`` leaves
-either the old file, no file, or the whole new file, never a torn one.
+either the old file, no file, or the whole new file, never a torn one; a
+step with several outputs commits them as one (``atomic_files``).
 Lists are written one element per line (``[\\n{...},\\n{...}\\n]``): valid
 JSON that ``head`` and ``grep`` can also read.
 """
@@ -10,6 +11,7 @@ JSON that ``head`` and ``grep`` can also read.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import itertools
 import os
@@ -190,27 +192,93 @@ def open_results_file(path: str | os.PathLike, raw: bool = False) -> tuple[dict,
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike) -> Iterator[IO[bytes]]:
     """Open ``path`` for binary writing; it appears under its name only when the block succeeds."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:  # OSErrors name ``path`` (not the temporary file): cft.common.cli prints them as one line
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as e:
-        raise named(e, path) from None
-    os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs get the usual permissions
+    with atomic_files() as files:
+        yield files.open(path)
+
+
+@contextlib.contextmanager
+def atomic_files() -> Iterator[AtomicFiles]:
+    """Several outputs committed as one: ``files.open(path)`` for each, inside the block.
+
+    Every file is written aside (a hidden ``.<name>.<random>.tmp`` in its own folder); when the
+    block ends without an error, all of them are flushed and ``fsync``ed, and only once every one
+    is whole on disk are they renamed over their final names, one after another. An error at any
+    point (a full disk while writing or syncing, an exception in the block, Ctrl-C) removes the
+    temporary files and leaves every final name as it was: the previous outputs, or none, never
+    some new files beside old ones. Step 5 writes its JSON and parquet files, training and
+    held-out, through one group.
+
+        with atomic_files() as files:
+            write_rows(files.open(json_path), rows)
+            with pq.ParquetWriter(files.open(parquet_path), schema) as writer:
+                ...
+    """
+    files = AtomicFiles()
     try:
-        with NamedWriter(fd, path) as f:
-            yield f
-            f.flush()
+        yield files
+        files.commit()
+    except BaseException:
+        files.abort()
+        raise
+
+
+class AtomicFiles:
+    """The files of one ``atomic_files()`` block; see there."""
+
+    def __init__(self) -> None:
+        self._open: list[tuple[Path, str, NamedWriter]] = []  # (final path, temporary file, its writer)
+        self._remove: list[Path] = []
+
+    def open(self, path: str | os.PathLike) -> IO[bytes]:
+        """A binary file that becomes ``path`` when the group commits (its errors name ``path``)."""
+        path = Path(path)
+        if path.is_dir():  # caught before anything is written (os.replace would refuse at the end)
+            raise named(IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR)), path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:  # OSErrors name ``path`` (not the temporary file): cft.common.cli prints them as one line
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        except OSError as e:
+            raise named(e, path) from None
+        os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs get the usual permissions
+        writer = NamedWriter(fd, path)
+        self._open.append((path, tmp, writer))
+        return writer
+
+    def remove(self, path: str | os.PathLike) -> None:
+        """At the commit, also remove ``path`` if it exists (an output of an earlier run that this
+        one does not write, such as step 5's ``_val`` files when nothing is held out)."""
+        self._remove.append(Path(path))
+
+    def commit(self) -> None:
+        for path, _, writer in self._open:  # every file whole on disk before the first rename
+            writer.flush()
             try:
-                os.fsync(f.fileno())
-                os.replace(tmp, path)
+                os.fsync(writer.fileno())
             except OSError as e:
                 raise named(e, path) from None
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
+            writer.close()
+        renamed = 0
+        try:
+            for path, tmp, _ in self._open:
+                os.replace(tmp, path)
+                renamed += 1
+            for path in self._remove:
+                path.unlink(missing_ok=True)
+        except OSError as e:  # (all but impossible in one folder): once a final name holds a new
+            if renamed:  # file, a mix is worse than none, so every final name of the group goes
+                for final in [p for p, _, _ in self._open] + self._remove:
+                    with contextlib.suppress(OSError):
+                        final.unlink(missing_ok=True)
+            raise named(e, path) from None
+        for folder in dict.fromkeys([p.parent for p, _, _ in self._open] + [p.parent for p in self._remove]):
+            _fsync_dir(folder)
+
+    def abort(self) -> None:
+        for _, tmp, writer in self._open:
+            with contextlib.suppress(OSError, ValueError):
+                writer.close()  # (its flush may fail again on a full disk)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
 
 
 def _fsync_dir(folder: Path) -> None:

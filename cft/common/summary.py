@@ -5,11 +5,19 @@ A step fills one ``Summary``: ``row`` prints a line and, with ``key``, records t
 ``value``) under that key; ``fact`` records without printing; ``wrote`` prints and records an output
 file; ``headline=True`` also marks a line for ``run_full_pipeline.sh``'s closing summary, which
 prints the marked lines of every step in order (``cft.pipeline``), knowing none of their keys.
+
+The JSON also carries the step's ``command``: the command line that ran it (``sys.orig_argv``), so
+a dataset's manifest can say how each file was made. The value of a flag whose name says it holds
+a secret (``--api_key``, ``--token``, ``--password``, ...) and any argument shaped like an API key
+are written as ``***``; our command lines name keys (``--api_key_env NAME``), never hold them.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import shlex
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +72,7 @@ class Summary:
 
     def data(self) -> dict[str, Any]:
         return {"step": self.step, **self.facts, "outputs": self.outputs,
-                "headline": [list(row) for row in self.headline]}
+                "headline": [list(row) for row in self.headline], "command": command_line()}
 
     def emit(self, json_path: str | os.PathLike | None = None) -> Summary:
         """Print the block; with ``json_path``, also write ``data()`` there atomically."""
@@ -73,6 +81,28 @@ class Summary:
         if json_path:
             write_summary_json(json_path, self.data())
         return self
+
+
+_SECRET_FLAG = re.compile(r"(?:^|_)(?:api_?key|secret|password|passwd|token|auth|credentials?)$")
+_SECRET_VALUE = re.compile(r"^(?:sk-|hf_|ghp_|gho_|xox[abp]-|AKIA)[A-Za-z0-9_-]{16,}$")
+REDACTED = "***"
+
+
+def command_line(argv: list[str] | None = None) -> str:
+    """``argv`` (default: this process's, interpreter included) as one shell line, secrets redacted."""
+    argv = list(sys.orig_argv if argv is None else argv)
+    out: list[str] = []
+    secret_next = False
+    for arg in argv:
+        flag, eq, value = arg.partition("=")
+        name = flag.lstrip("-").replace("-", "_").lower()
+        if secret_next or _SECRET_VALUE.match(arg):
+            arg = REDACTED
+        elif arg.startswith("--") and eq and _SECRET_FLAG.search(name):
+            arg = f"{flag}={REDACTED}"
+        secret_next = arg.startswith("--") and not eq and bool(_SECRET_FLAG.search(name))
+        out.append(arg)
+    return shlex.join(out)
 
 
 def print_rows(title: str, rows: list[tuple[str, object]]) -> None:

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from cft.common.errors import CftError
-from cft.common.jsonio import iter_json_list
+from cft.common.jsonio import atomic_files, iter_json_list
 from cft.critic.verl_rows import format_rows, to_verl, write_verl
 
 DEFAULT_VAL_SIZE = 0.05
@@ -87,17 +87,24 @@ def format_split(critique_file: str | Path, json_path: str | Path, parquet_path:
 
     The critique file is read three times as a stream (problems, training rows, held-out rows),
     so memory stays small. Rows are checked on the first read, before any file is written.
-    With no held-out problem, the ``_val`` files are not written.
+    All four files are committed as one (``cft.common.jsonio.atomic_files``): a failure leaves
+    the previous set or none. With no held-out problem (``val_size`` 0, or too few problems),
+    the ``_val`` files are not written, and those of an earlier run are removed in the same
+    commit, so the training files never stand beside another run's held-out ones.
     """
-    problems = problems_of(critique_file)
-    val = held_out(problems, val_size, seed)
+    val = held_out(problems_of(critique_file), val_size, seed) if val_size else set()
 
     def side(keep_val: bool) -> Iterator[dict]:
         rows = iter_json_list(critique_file, what="critique rows")
         return (r for r in rows if (r["index"] in val) == keep_val)
 
     val_rows = []
-    if val:
-        val_rows = write_verl(format_rows(side(True), VAL_SPLIT), val_path(json_path), val_path(parquet_path))
-    train_rows = write_verl(format_rows(side(False), split), json_path, parquet_path)
+    with atomic_files() as files:
+        if val:
+            val_rows = write_verl(format_rows(side(True), VAL_SPLIT), val_path(json_path), val_path(parquet_path),
+                                  files=files)
+        else:
+            files.remove(val_path(json_path))
+            files.remove(val_path(parquet_path))
+        train_rows = write_verl(format_rows(side(False), split), json_path, parquet_path, files=files)
     return train_rows, val_rows, val

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from cft.common.errors import CftError
-from cft.common.jsonio import atomic_open, iter_json_list, write_rows
+from cft.common.jsonio import AtomicFiles, atomic_files, iter_json_list, write_rows
 
 DATA_SOURCE = "deepscaler_critique"
 BATCH_ROWS = 8192  # parquet row group
@@ -73,11 +73,16 @@ def _summary_row(row: dict) -> dict:
 
 
 def write_verl(rows: Iterable[dict], json_path: str | Path, parquet_path: str | Path,
-               batch_rows: int = BATCH_ROWS) -> list[dict]:
-    """Stream verl rows to JSON (one per line) and parquet (row groups of ``batch_rows``), atomically.
+               batch_rows: int = BATCH_ROWS, files: AtomicFiles | None = None) -> list[dict]:
+    """Stream verl rows to JSON (one per line) and parquet (row groups of ``batch_rows``).
 
+    The two files are committed together (``cft.common.jsonio.atomic_files``); with ``files``, an
+    open group, they join that group's commit instead (step 5's training and held-out files).
     Returns the rows' labels and prompt lengths for the summary, not the rows.
     """
+    if files is None:
+        with atomic_files() as files:
+            return write_verl(rows, json_path, parquet_path, batch_rows, files)
     seen: list[dict] = []
 
     def tee(write_table) -> Iterator[dict]:
@@ -92,11 +97,12 @@ def write_verl(rows: Iterable[dict], json_path: str | Path, parquet_path: str | 
         if batch:
             write_table(_table(batch, len(seen) - len(batch)))
 
-    with atomic_open(json_path) as fj, atomic_open(parquet_path) as fp, pq.ParquetWriter(fp, SCHEMA) as writer:
+    fj = files.open(json_path)
+    with pq.ParquetWriter(files.open(parquet_path), SCHEMA) as writer:
         write_rows(fj, tee(writer.write_table))
         fj.write(b"\n")
-        if not seen:
-            raise CftError("no critique rows to format")
+    if not seen:
+        raise CftError("no critique rows to format")
     return seen
 
 

@@ -31,6 +31,7 @@ from sympy.core.relational import Relational
 from cft.grading.answer_forms import Form, read_form
 from cft.grading.deadline import Deadline, deadline
 from cft.grading.extract import BOX_RE, extract_answer
+from cft.grading.version import GRADER_VERSION  # noqa: F401  (here for its users; bump it there)
 
 # math-verify warns once that its own timeout is off; ours replaces it.
 logging.getLogger("math_verify").setLevel(logging.ERROR)
@@ -38,10 +39,6 @@ logging.getLogger("math_verify").setLevel(logging.ERROR)
 CORRECT, INCORRECT, NO_ANSWER, TIMEOUT = "correct", "incorrect", "no_answer", "timeout"
 GRADES = (CORRECT, INCORRECT, NO_ANSWER, TIMEOUT)
 DEFAULT_TIMEOUT_S = 5.0
-
-# Recorded in the metadata of every file graded by ``grade_solutions.py``; bump it whenever a verdict
-# can change, so that re-grading redoes the files graded by an older grader.
-GRADER_VERSION = "2"
 
 _GOLD_CONFIG = (LatexExtractionConfig(boxed_match_priority=0), ExprExtractionConfig())
 _PRED_CONFIG = (LatexExtractionConfig(boxed_match_priority=0), ExprExtractionConfig())
