@@ -99,6 +99,7 @@ def main():
               f"{stats.methods['minhash']}, fuzz.ratio >= {args.dedup_threshold:g} and same answer)")
     s.fact("duplicates", stats.duplicates).fact("methods", dict(stats.methods))
     s.fact("threshold", args.threshold).fact("ngram", args.ngram).fact("dedup", args.dedup)
+    s.fact("ngram_overlap", args.ngram_overlap).fact("dedup_threshold", args.dedup_threshold)
     why = [f"{n} match {name}" for name, n in s.facts["contaminated"].items()]
     why += [f"{stats.duplicates} duplicates"] if args.dedup else []
     s.brief("step 0 removed", f"{stats.total - stats.kept} of {stats.total} ({', '.join(why)}); list: {report}")

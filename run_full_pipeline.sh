@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The whole pipeline: step 0 (decontamination against the shipped evaluation sets), launch commands,
-# solution generation (here, or printed for the GPUs), merge, filter, critique rows, verl rows, and a
-# summary. Interactive at a terminal; --yes (or no terminal) runs unattended with the defaults. Each
-# step's output is kept in <data_dir>/logs/ (vLLM's own output in a log of its own); a failing step
-# stops the run and names itself.
+# solution generation (here, or printed for the GPUs), merge, filter, critique rows, verl rows, the
+# dataset folder (card and manifest), and a summary. Interactive at a terminal; --yes (or no
+# terminal) runs unattended with the defaults. Each step's output is kept in <data_dir>/logs/ (vLLM's
+# own output in a log of its own); a failing step stops the run and names itself.
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -18,6 +18,7 @@ MAX_PER_QUESTION=4
 TOKENIZER=""
 MAX_PROMPT_TOKENS=""
 VAL_SIZE=""
+LICENSE=""
 YES=0
 DEMO=0
 VERBOSE=0
@@ -56,6 +57,8 @@ usage: $0 [options] [-- flags for generate_solutions.py]
                         (verl's data.max_prompt_length; needs --tokenizer; --demo: 1024)
   --val_size X          problems held out for validation: a fraction below 1 or a count (default:
                         format_critique_data.py's, 0.05; 0: none)
+  --license ID          the dataset's licence on its card, a Hub licence identifier (default: unknown;
+                        see build_dataset.py --help)
   --verbose             show vLLM's own output here (default: only in <data_dir>/logs/)
   --python PY           interpreter (default: \$PYTHON, else .venv/bin/python, else python3)
   --yes, -y             unattended: run missing chunks here, overwrite derived files
@@ -88,6 +91,7 @@ while [ $# -gt 0 ]; do
     --tokenizer) TOKENIZER=$2; shift 2 ;;
     --max_prompt_tokens) MAX_PROMPT_TOKENS=$2; shift 2 ;;
     --val_size) VAL_SIZE=$2; shift 2 ;;
+    --license) LICENSE=$2; shift 2 ;;
     --verbose) VERBOSE=1; shift ;;
     --python) PYTHON=$2; shift 2 ;;
     -y|--yes) YES=1; shift ;;
@@ -268,10 +272,17 @@ run_step critique "$PYTHON" "$here/generate_critique_data.py" --filtered_file "$
 run_step format "$PYTHON" "$here/format_critique_data.py" --critique_file "$DATA_DIR/deepscaler_critique.json" \
   --output_file "$DATA_DIR/deepscaler_critique_formatted.json" --overwrite "${val_args[@]}"
 
+# --- the dataset folder: step 5's files as datasets.load_dataset reads them, the card written from
+# this run's summaries (logs/summary_*.json), the manifest last ------------------------------------
+license_args=()
+[ -n "$LICENSE" ] && license_args+=(--license "$LICENSE")
+run_step dataset "$PYTHON" "$here/build_dataset.py" --rl_file "$DATA_DIR/deepscaler_critique_formatted.parquet" \
+  --summaries "$LOG_DIR" --output_dir "$DATA_DIR/dataset" --overwrite "${license_args[@]}"
+
 # --- summary ------------------------------------------------------------------------------------
 # each step wrote its summary as JSON; they are joined into <data_dir>/pipeline_summary.json
 banner "summary"
 "$PYTHON" -m cft.pipeline summary "$DATA_DIR/pipeline_summary.json" "$(( $(date +%s) - START ))" "${SUMMARIES[@]}" ||
   { echo "pipeline stopped: could not write the summary" >&2; exit 1; }
 echo "logs: $LOG_DIR"
-echo "train a critic on these files with verl: docs/training.md"
+echo "train a critic on these files with verl: docs/training.md; publish $DATA_DIR/dataset: docs/publishing.md"

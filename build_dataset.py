@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""The last step: one folder that datasets.load_dataset reads as it is, with a dataset card and a manifest.
+
+Builds cft_data/dataset/ from step 5's parquet files and the run's step summaries
+(cft_data/logs/summary_*.json, as run_full_pipeline.sh leaves them):
+
+    data/rl/train.parquet, data/rl/validation.parquet   hard links to step 5's files (else copies)
+    README.md                                           the dataset card, written from the run
+    manifest.json                                       written last: sizes, sha256, rows, versions,
+                                                        the git commit, each step's command and summary
+
+    datasets.load_dataset("cft_data/dataset", "rl")  ->  train and validation
+
+The folder is built aside and renamed into place whole. --verify FOLDER checks a folder against its
+manifest instead, and names the first file that is missing or differs; a folder without a valid
+manifest is incomplete. docs/publishing.md: putting the folder on the Hub, and reading it from verl
+and TRL.
+"""
+
+import time
+
+from cft.common import cli, paths
+from cft.common.summary import Summary, pct
+from cft.dataset.build import build
+from cft.dataset.configs import CONFIGS
+from cft.dataset.manifest import verify
+
+
+def main():
+    parser = cli.parser(__doc__)
+    for config in CONFIGS:
+        parser.add_argument(f"--{config.flag}", default=None, metavar="PARQUET",
+                            help=f"the training file of the '{config.name}' config (its _val twin is the validation "
+                                 f"split) (default: {config.train_file}, left out if absent)")
+    parser.add_argument("--summaries", default=str(paths.LOG_DIR), metavar="DIR",
+                        help="folder of the run's summary_<step>.json files, which the card is written from")
+    parser.add_argument("--output_dir", default=str(paths.DATA_DIR / "dataset"), help="the dataset folder")
+    parser.add_argument("--license", default=None, metavar="ID",
+                        help="the data's licence, a Hub licence identifier (default: the card says it is unknown)")
+    parser.add_argument("--pretty_name", default=None, help="the card's title (default: from the input file's name)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing dataset folder")
+    parser.add_argument("--verify", default=None, metavar="FOLDER",
+                        help="only check FOLDER against its manifest.json (exit 1 naming the first file that differs)")
+    cli.add_summary_json(parser)
+    args = parser.parse_args()
+
+    if args.verify:
+        n = verify(args.verify)
+        print(f"ok: {args.verify}: {n} files match its manifest.json (size and sha256)")
+        return
+
+    t0 = time.perf_counter()
+    built = build(args.output_dir, {c.name: getattr(args, c.flag) for c in CONFIGS}, args.summaries,
+                  args.license, args.pretty_name, args.overwrite)
+    s = Summary("dataset", "dataset folder")
+    for item in built.items:
+        labels = ", ".join(f"{label} {pct(n, item.rows)}" for label, n in item.labels.items())
+        s.row(f"{item.config.name} {item.split}", f"{item.rows} rows ({labels})")
+    for config, path in built.left_out:
+        s.row(f"{config.name}", f"left out: no {path}")
+    s.fact("configs", {c: {i.split: i.rows for i in built.items if i.config.name == c}
+                       for c in dict.fromkeys(i.config.name for i in built.items)})
+    s.row("data files", built.placement, key="placement")
+    described = "the run's summaries" if built.prov.summaries else f"the files only ({built.prov.unused})"
+    s.row("card written from", described, key="described_from")
+    s.row("licence", args.license or "unknown (--license not given)", key="license", value=args.license)
+    splits = "; ".join(f"{c} " + ", ".join(f"{split} {n}" for split, n in v.items())
+                       for c, v in s.facts["configs"].items())
+    s.brief("dataset", f"{built.output}: {splits} rows ({built.placement})")
+    s.brief("check it", f"python build_dataset.py --verify {built.output}")
+    s.wrote(built.output / "README.md", "card", headline=False)
+    s.wrote(built.output / "manifest.json", "manifest", headline=False)
+    for item in built.items:
+        s.output(built.output / item.path)
+    s.fact("elapsed_s", round(time.perf_counter() - t0, 3))
+    s.row("time", f"{s.facts['elapsed_s']:.1f} s")
+    s.emit(args.summary_json)
+
+
+if __name__ == "__main__":
+    cli.run(main)

@@ -1,0 +1,91 @@
+"""Building a dataset folder from a run's outputs: read, place, describe, then commit (``build_dataset.py``).
+
+Everything that can be wrong with the inputs is found before the folder is touched: each data
+file is read (rows, labels, Arrow size) first. The folder is then built in a hidden staging folder:
+data files placed (``cft.dataset.folder.place``), the card written, the manifest written last,
+and the whole folder renamed into place.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+from cft.common.errors import CftError
+from cft.common.jsonio import atomic_open
+from cft.common.summary import command_line
+from cft.dataset import card, folder, manifest, provenance
+from cft.dataset.configs import CONFIGS, TRAIN, VALIDATION, Config
+from cft.dataset.folder import SplitFile
+
+
+@dataclass
+class Built:
+    output: Path
+    items: list[SplitFile]
+    prov: provenance.Provenance
+    placement: str
+    left_out: list[tuple[Config, Path]]  # configs whose training file does not exist
+
+
+def choose(files: dict[str, str | os.PathLike | None], configs: tuple[Config, ...] = CONFIGS
+           ) -> tuple[list[SplitFile], list[tuple[Config, Path]]]:
+    """Each config's split files. ``files``: config name -> training file given (None: its default).
+    A config left at its default whose file does not exist is left out; one given explicitly must exist."""
+    items, left_out = [], []
+    for config in configs:
+        given = files.get(config.name)
+        train = Path(given) if given else config.train_file
+        if not train.is_file():
+            if given:
+                raise CftError(f"{train}: file not found (--{config.flag})")
+            left_out.append((config, train))
+            continue
+        items += folder.split_files(config, train)
+    if not items:
+        config, train = left_out[0]
+        raise CftError(f"{train}: file not found: no data to build a dataset from (run step {config.step} "
+                       f"first, or pass --{config.flag})")
+    return items, left_out
+
+
+def build(output: str | os.PathLike, files: dict[str, str | os.PathLike | None], summaries: str | os.PathLike | None,
+          license: str | None = None, pretty_name: str | None = None, overwrite: bool = False,
+          configs: tuple[Config, ...] = CONFIGS) -> Built:
+    output = Path(output)
+    items, left_out = choose(files, configs)
+    folder.check_replaceable(output, overwrite)
+    for item in items:
+        folder.read_parquet_facts(item)
+    checks = []
+    for config in dict.fromkeys(item.config for item in items):
+        rows = {item.split: item.rows for item in items if item.config == config}
+        checks.append((config.step, rows[TRAIN], rows.get(VALIDATION, 0)))
+    prov = provenance.gather(summaries, checks)
+    name = pretty_name or default_name(prov)
+
+    with folder.staging(output) as stage:
+        for item in items:
+            folder.place(item, stage, output)
+        with atomic_open(stage / folder.CARD) as f:
+            f.write(card.card_text(items, prov, license, name).encode())
+        entries = {item.path: manifest.file_entry(stage / item.path, rows=item.rows, config=item.config.name,
+                                                  split=item.split, source=str(item.source), placed=item.placed)
+                   for item in items}
+        config_files: dict[str, dict[str, str]] = {}
+        for item in items:
+            config_files.setdefault(item.config.name, {})[item.split] = item.path
+        generated_with = {str(m.get("model")): m.get("versions") or {} for m in prov.models}
+        data = manifest.build_manifest(stage, entries, config_files, prov.summaries, generated_with, command_line())
+        with atomic_open(stage / manifest.MANIFEST_NAME) as f:  # last: a folder with a manifest is whole
+            f.write(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
+    return Built(output, items, prov, folder.placement(items), left_out)
+
+
+def default_name(prov: provenance.Provenance) -> str:
+    step0 = prov.step("decontaminate") or {}
+    source = step0.get("input_file") or next((m.get("input_file") for m in prov.models if m.get("input_file")), None)
+    return f"Math critique data from {card.base_name(source)}" if source else "Math critique data"

@@ -1,0 +1,48 @@
+"""The dataset folder's configs: which step's files make which split, one table entry per config.
+
+A config is what ``datasets.load_dataset(FOLDER, NAME)`` loads: here, a step's training file as
+the ``train`` split and its held-out twin (``<name>_val.parquet``, ``cft.critic.split.val_path``)
+as ``validation``, when it exists. ``build_dataset.py`` gets a ``--<name>_file`` flag per entry.
+Step 6's SFT rows join as one more entry, for example::
+
+    Config("sft", paths.DATA_DIR / "deepscaler_sft.parquet", step="sft", label="target",
+           what="SFT rows (step 6): the critique prompt and a teacher's critique ...")
+
+with ``step`` the name of its summary (``summary_<step>.json``), whose ``rows`` and ``val_rows``
+must match the files for the card to describe them with the run's summaries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from cft.common import paths
+
+TRAIN, VALIDATION = "train", "validation"  # the Hub's split names; step 5 calls the held-out side "val"
+
+
+@dataclass(frozen=True)
+class Config:
+    name: str  # the config name: load_dataset(folder, name), and data/<name>/ in the folder
+    train_file: Path  # the default training file (parquet); the held-out file is its _val twin
+    step: str  # the step whose summary reports these files (its rows, val_rows)
+    label: str  # the column holding each row's right/wrong label
+    what: str  # one sentence for the card: what a row is, what it is for
+    fields: str  # the row's fields, for the card (docs/file-formats.md has the whole contract)
+
+    @property
+    def flag(self) -> str:
+        return f"{self.name}_file"
+
+
+CONFIGS: tuple[Config, ...] = (
+    Config(
+        "rl", paths.FORMATTED_FILE.with_suffix(".parquet"), step="format", label="answer",
+        what="verl rows for reinforcement learning (step 5): the critique prompt as the user turn, and the "
+             "solution's label (`right` or `wrong`) as the ground truth of a rule-based reward.",
+        fields="`data_source` (`deepscaler_critique`), `prompt` (one user message: the critique prompt), "
+               "`ability` (`critique`), `reward_model` (`{\"style\": \"rule\", \"ground_truth\": label}`), "
+               "`answer` and `target` (the label), `extra_info` (`split`, `index`, `question_index`: the "
+               "problem's row in the input, `source_model`, `solution`, `question_ground_truth`)"),
+)
