@@ -81,13 +81,20 @@ def no_partial(folder: Path) -> None:
     assert not [p.name for p in folder.rglob("*.tmp")], "a temporary file was left behind"
 
 
+ONE_COMMIT = {"format"}  # steps whose outputs are one set (jsonio.atomic_files): all there or none
+
+
 def absent_or_whole(post, folder: Path, step: str) -> None:
-    """Each output of ``step`` in ``folder`` is absent or byte for byte the reference (a step with two
-    outputs may have committed one whole before the other failed); no temporary file is left."""
+    """Each output of ``step`` in ``folder`` is absent or byte for byte the reference; a step that commits its
+    outputs as one set left all of them or none (merge's two models are two sets); no temporary file is left."""
+    present = []
     for name in post["files"][step]:
         path = folder / name
         if path.is_file():
             assert path.read_bytes() == post["ref"][name], f"{path} is not whole"
+            present.append(name)
+    if step in ONE_COMMIT:
+        assert present in ([], post["files"][step]), f"{step} left a mix: {present}"
     no_partial(folder)
 
 
@@ -108,7 +115,7 @@ def post(tmp_path_factory):
     ref = d / "ref"
     files = {"merge": ["deepscaler_qwen25_solutions.json", "deepscaler_qwen3_solutions.json"],
              "filter": ["filter.json"], "critique": ["critique.json"],
-             "format": ["formatted.json", "formatted.parquet"]}
+             "format": ["formatted.json", "formatted.parquet", "formatted_val.json", "formatted_val.parquet"]}
 
     def cmd(step: str, out: Path, src: Path = ref) -> list[str]:
         """``step`` writing into folder ``out``, reading the reference outputs of the steps before it."""
@@ -156,6 +163,9 @@ def test_kill_9_at_random_moments_then_rerun_is_identical(post, step, tmp_path):
         for name in post["files"][step]:  # each output is absent or whole, never torn
             if (out / name).exists():
                 assert (out / name).read_bytes() == post["ref"][name], f"{step}: {name} torn by kill -9"
+        if step in ONE_COMMIT:  # (kill -9 between two renames could split a set; they are microseconds apart)
+            present = [name for name in post["files"][step] if (out / name).exists()]
+            assert present in ([], post["files"][step]), f"{step}: kill -9 left a mix: {present}"
         r = run_cmd(post["cmd"](step, out))
         assert r.returncode == 0, r.stderr[-2000:]
         for name in post["files"][step]:
@@ -171,6 +181,77 @@ def test_full_disk_is_one_line(post, step, tmp_path):
         line = error_line(r)
         assert "No space left on device" in line and str(small) in line, line
         absent_or_whole(post, small, step)
+
+
+def test_full_disk_leaves_the_previous_set_of_format_outputs(post, tmp_path):
+    """Step 5 rewriting its four files on a disk with room for the old set but not the new one: the old set
+    stays, whole, beside no new file and no temporary file."""
+    critique = orjson.loads((post["dir"] / "ref" / "critique.json").read_bytes())
+    small_src = tmp_path / "small_critique.json"
+    small_src.write_bytes(orjson.dumps(critique[:40]))
+    need = sum(len(post["ref"][n]) for n in post["files"]["format"])
+    size = max(64 << 10, (need // 2) // 4096 * 4096)
+    with tmpfs(tmp_path / "small", f"{size // 1024}k") as small:
+        cmd = post["cmd"]("format", small)
+        at = cmd.index("--critique_file") + 1
+        old = run_cmd([*cmd[:at], str(small_src), *cmd[at + 1:]])
+        assert old.returncode == 0, old.stderr[-2000:]
+        before = {name: (small / name).read_bytes() for name in post["files"]["format"]}
+        assert sum(map(len, before.values())) < size // 2
+        line = error_line(run_cmd(cmd))
+        assert "No space left on device" in line and str(small) in line, line
+        assert {name: (small / name).read_bytes() for name in post["files"]["format"]} == before
+        no_partial(small)
+
+
+# --- the dataset folder (build_dataset.py): a folder is whole with its manifest, or absent -----------------
+
+def dataset_cmd(post, out: Path) -> list[str]:
+    return [PY, str(ROOT / "build_dataset.py"), "--rl_file", str(post["dir"] / "ref" / "formatted.parquet"),
+            "--summaries", str(post["dir"] / "no_logs"), "--output_dir", str(out), "--overwrite"]
+
+
+def verified(folder: Path) -> bool:
+    r = run_cmd([PY, str(ROOT / "build_dataset.py"), "--verify", str(folder)])
+    return r.returncode == 0
+
+
+def test_dataset_folder_on_a_full_disk_is_one_line_and_keeps_the_previous_folder(post, tmp_path):
+    need = len(post["ref"]["formatted.parquet"]) + len(post["ref"]["formatted_val.parquet"])
+    size = max(64 << 10, (need * 3 // 2) // 4096 * 4096)  # room for one folder (copies: another filesystem)
+    with tmpfs(tmp_path / "small", f"{size // 1024}k") as small:
+        out = small / "dataset"
+        r = run_cmd(dataset_cmd(post, out))
+        assert r.returncode == 0, r.stderr[-2000:]
+        assert "copies (a hard link was refused: Invalid cross-device link)" in r.stdout
+        before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+        line = error_line(run_cmd(dataset_cmd(post, out)))  # a second folder does not fit beside the first
+        assert "No space left on device" in line and str(out) in line, line
+        assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+        assert verified(out)
+        assert not [p.name for p in small.iterdir() if p.name.startswith(".")], "a staging folder was left"
+
+
+def test_dataset_folder_killed_at_random_moments_is_absent_or_whole(post, tmp_path):
+    rng = random.Random("dataset-13")
+    t0 = time.monotonic()
+    assert run_cmd(dataset_cmd(post, tmp_path / "timing")).returncode == 0
+    seconds = time.monotonic() - t0
+    for k in range(KILLS_PER_STEP):
+        out = tmp_path / f"kill{k}" / "dataset"
+        out.parent.mkdir()
+        proc = subprocess.Popen(dataset_cmd(post, out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.5, 1.0) * seconds)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        assert not out.exists() or verified(out), "kill -9 left a folder that does not match its manifest"
+        assert run_cmd(dataset_cmd(post, out)).returncode == 0 and verified(out)
+
+
+def test_dataset_folder_in_a_read_only_folder_is_one_line(post, tmp_path):
+    with read_only_dir(tmp_path / "ro") as ro:
+        line = error_line(run_cmd(dataset_cmd(post, ro / "dataset")))
+        assert str(ro / "dataset") in line and ("Read-only file system" in line or "Permission denied" in line), line
 
 
 @pytest.mark.parametrize("step", ["filter", "critique", "format"])  # (merge writes in worker processes)

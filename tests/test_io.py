@@ -194,3 +194,61 @@ def test_raw_rows_are_the_bytes_written(tmp_path):
     assert [p[0] for p in pairs] == rows and [bytes(p[1]) for p in pairs] == [orjson.dumps(r) for r in rows]
     write_results_file(tmp_path / "copy.json", {}, (p[1] for p in pairs), encoded=True)
     assert (tmp_path / "copy.json").read_bytes() == (tmp_path / "r.json").read_bytes()
+
+
+def test_several_outputs_commit_as_one(tmp_path):
+    """atomic_files: all files whole before any is renamed; a failure leaves the old set, never a mix."""
+    import errno
+
+    from cft.common.jsonio import atomic_files
+    from cft.common.oserrors import NamedWriter
+
+    a, b, stale = tmp_path / "a.json", tmp_path / "b.parquet", tmp_path / "a_val.json"
+    for path in (a, b, stale):
+        path.write_bytes(b"old " + path.name.encode())
+    with pytest.raises(RuntimeError), atomic_files() as files:
+        files.open(a).write(b"new a")
+        raise RuntimeError("the second file failed")
+    assert [p.read_bytes() for p in (a, b)] == [b"old a.json", b"old b.parquet"]
+
+    class Full(NamedWriter):  # the disk fills while the second file is flushed at the commit
+        def flush(self):
+            if self.final_path == b:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(b))
+            super().flush()
+
+    import cft.common.jsonio as jsonio
+
+    real = jsonio.NamedWriter
+    jsonio.NamedWriter = Full
+    try:
+        with pytest.raises(OSError) as e, atomic_files() as files:
+            files.open(a).write(b"new a")
+            files.open(b).write(b"new b")
+    finally:
+        jsonio.NamedWriter = real
+    assert e.value.errno == errno.ENOSPC and e.value.filename == str(b)
+    assert [p.read_bytes() for p in (a, b)] == [b"old a.json", b"old b.parquet"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "a_val.json", "b.parquet"]  # no temp left
+
+    with atomic_files() as files:
+        files.open(a).write(b"new a")
+        files.open(b).write(b"new b")
+        files.remove(stale)  # an earlier run's file that this one does not write
+        assert a.read_bytes() == b"old a.json"  # nothing renamed before the block ends
+    assert [p.read_bytes() for p in (a, b)] == [b"new a", b"new b"] and not stale.exists()
+
+    (tmp_path / "d").mkdir()
+    with pytest.raises(IsADirectoryError) as e, atomic_files() as files:
+        files.open(tmp_path / "d")  # refused before anything is written
+    assert e.value.filename == str(tmp_path / "d")
+
+
+def test_a_summary_records_its_command_line_without_secrets():
+    from cft.common.summary import Summary, command_line
+
+    assert Summary("x").data()["command"] == command_line()
+    line = command_line(["python", "s.py", "--api_key", "abc", "--hf_token=xyz", "--api_key_env", "OPENAI_API_KEY",
+                         "--max_prompt_tokens", "1024", "--tokenizer", "/m", "sk-" + "a" * 24, "two words"])
+    assert line == ("python s.py --api_key '***' '--hf_token=***' --api_key_env OPENAI_API_KEY "
+                    "--max_prompt_tokens 1024 --tokenizer /m '***' 'two words'")

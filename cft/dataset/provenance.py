@@ -6,10 +6,10 @@ input hash and package versions in their ``metadata``. The card and the manifest
 from these, and from nothing else: a fact no summary holds is reported as not recorded.
 
 Summaries are tied to the files they describe by counts: a config's step summary (``rows``,
-``val_rows``) must count the rows its parquet files hold. When it does not (summaries left from
-another run), none of them is used: the card then says it cannot tell how the rows were made,
-rather than describe them with another run's numbers. Readers are liberal: any field may be
-missing, and a summary that is not JSON is left out with a note.
+``val_rows``) must count the rows its parquet files hold, and at least one config's must be there.
+When one does not (summaries left from another run), none of them is used: the card then says it
+cannot tell how the rows were made, rather than describe them with another run's numbers. Readers
+are liberal: any field may be missing, and a summary that is not JSON is left out with a note.
 """
 
 from __future__ import annotations
@@ -70,10 +70,11 @@ def read_summaries(folder: str | os.PathLike | None) -> dict[str, dict]:
 
 
 def mismatch(summaries: dict[str, dict], step: str, train_rows: int, val_rows: int) -> str | None:
-    """Why ``step``'s summary does not describe files of ``train_rows`` and ``val_rows`` rows (None: it does)."""
+    """Why ``step``'s summary does not describe files of ``train_rows`` and ``val_rows`` rows (None: it does,
+    or there is none)."""
     summary = summaries.get(step)
     if summary is None:
-        return f"no summary_{step}.json"
+        return None
     recorded = (summary.get("rows"), summary.get("val_rows", 0))
     if recorded != (train_rows, val_rows):
         return (f"summary_{step}.json counts {recorded[0]} training and {recorded[1]} held-out rows, the files "
@@ -109,6 +110,9 @@ def gather(folder: str | os.PathLike | None, checks: list[tuple[str, int, int]])
         prov.unused = f"no step summaries in {folder}" if folder else "no step summaries given"
         return prov
     reasons = [r for step, train, val in checks if (r := mismatch(summaries, step, train, val))]
+    if not reasons and not any(step in summaries for step, _, _ in checks):
+        reasons = [" and ".join(f"summary_{step}.json" for step, _, _ in checks) + f" missing from {folder}, so "
+                   "nothing ties the summaries there to these files"]
     if reasons:
         prov.unused = reasons[0]
         return prov
