@@ -2,6 +2,7 @@
 
 import re
 import subprocess
+import sys
 
 import orjson
 import pyarrow.parquet as pq
@@ -86,6 +87,23 @@ def test_full_pipeline_unattended(tiny_model, tmp_path):
                                                                       if c["index"] not in held]
     assert [v["reward_model"]["ground_truth"] for v in val] == [c["target"] for c in critique if c["index"] in held]
 
+    # the dataset folder: datasets reads it as it is; its card and manifest describe this run
+    import datasets
+
+    folder = data / "dataset"
+    ds = datasets.load_dataset(str(folder), "rl", cache_dir=str(tmp_path / "hf_cache"))
+    assert ds["train"].to_list() == formatted and list(ds) == (["train", "validation"] if val else ["train"])
+    if val:
+        assert ds["validation"].to_list() == val
+    card = (folder / "README.md").read_text()
+    assert card.startswith("---\nlicense: unknown\n") and f"| `qwen3-4b-base` | `{tiny_model}` |" in card
+    assert "Graded as generated, grader version 2." in card and "0 of 6 problems were removed" in card
+    manifest = orjson.loads((folder / "manifest.json").read_bytes())
+    assert list(manifest["steps"]) == ["decontaminate", "generate_qwen25", "generate_qwen3", "merge", "filter",
+                                       "critique", "format"]
+    assert all(step["command"] for step in manifest["steps"].values())
+    assert subprocess.run([sys.executable, str(ROOT / "build_dataset.py"), "--verify", str(folder)]).returncode == 0
+
     # the summary: each step's JSON, joined; and the lines a person reads at the end
     summary = orjson.loads((data / "pipeline_summary.json").read_bytes())
     steps = summary["steps"]
@@ -103,6 +121,9 @@ def test_full_pipeline_unattended(tiny_model, tmp_path):
     assert "deepscaler_critique_formatted.parquet" in printed
     assert re.search(r"prompt budget +: 4096 tokens: 0 solutions over it", printed)
     assert re.search(rf"training rows +: {len(formatted)}\n", printed) and "docs/training.md" in r.stdout
+    assert re.search(rf"dataset +: {folder}: rl train {len(formatted)}, validation {len(val)} rows \(hard links\)",
+                     printed) and f"build_dataset.py --verify {folder}" in printed
+    assert steps["dataset"]["placement"] == "hard links"
     # the label report (filter --analyze): verdicts per model, and where the report is
     assert "labels qwen25" in printed and "labels qwen3" in printed and "verdicts:" in printed
     assert "deepscaler_train_filter_label_report.md" in printed

@@ -101,3 +101,22 @@ def test_cli_without_a_split(tmp_path):
     r = run("--critique_file", src, "--output_file", out, "--val_size", 0)
     assert r.returncode == 0, r.stderr
     assert len(orjson.loads(out.read_bytes())) == 20 and not val_path(out).exists()
+
+
+def test_no_held_out_rows_remove_an_earlier_runs_val_files(tmp_path):
+    """Training files never stand beside another run's held-out files: --val_size 0 removes them (with --overwrite)."""
+    src = tmp_path / "critique.json"
+    src.write_bytes(orjson.dumps(rows_of(range(10))))
+    out = tmp_path / "formatted.json"
+    assert run("--critique_file", src, "--output_file", out, "--val_size", 2).returncode == 0
+    assert val_path(out).exists() and (tmp_path / "formatted_val.parquet").exists()
+    out.unlink()
+    out.with_suffix(".parquet").unlink()  # the training files gone: the _val files alone still refuse
+    r = run("--critique_file", src, "--output_file", out, "--val_size", 0)
+    assert r.returncode == 1 and r.stderr.strip().splitlines()[-1] == (
+        f"error: {val_path(out)}: held-out rows of an earlier run, which would not belong with these "
+        "(--val_size 0); pass --overwrite to remove them")
+    r = run("--critique_file", src, "--output_file", out, "--val_size", 0, "--overwrite")
+    assert r.returncode == 0, r.stderr
+    assert not val_path(out).exists() and not (tmp_path / "formatted_val.parquet").exists()
+    assert len(orjson.loads(out.read_bytes())) == 40 and "removed (an earlier run's)" in r.stdout
