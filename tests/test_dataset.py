@@ -110,6 +110,7 @@ def test_load_dataset_gives_both_splits_with_the_counts_step_5_reported(run, bui
     assert built["summary"]["configs"] == {"rl": {"train": run["format"]["rows"],
                                                   "validation": run["format"]["val_rows"]}}
     assert "hard links" in built["stdout"]
+    assert os.stat(built["out"]).st_mode & 0o005 == 0o005  # readable by others, as any output (not mkdtemp's 0700)
 
 
 def test_the_card_head_parses_with_the_hub_tools_and_lists_the_files(run, built):

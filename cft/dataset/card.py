@@ -201,7 +201,9 @@ def models_section(prov: Provenance) -> Iterable[str]:
     yield "### Models and sampling (step 1)"
     yield ""
     if not prov.models:
-        yield not_recorded("merge") + " The solutions files' metadata would name the models."
+        yield (not_recorded("merge") if prov.step("merge") is None else
+               "Not recorded: the merged solutions files that step 2's summary names are gone, and their "
+               "metadata is what names each model's weights and sampling.")
         yield ""
         return
     merged = get(prov.step("merge"), "models", default={}) or {}

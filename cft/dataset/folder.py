@@ -140,6 +140,9 @@ def staging(output: Path):
         tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent))
     except OSError as e:
         raise named(e, output) from None
+    umask = os.umask(0)
+    os.umask(umask)
+    tmp.chmod(0o777 & ~umask)  # mkdtemp makes 0700; the folder gets the usual permissions
     try:
         yield tmp
         swap_in(tmp, output)
