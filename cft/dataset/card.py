@@ -90,8 +90,8 @@ def body(items: list[SplitFile], prov: Provenance, license: str | None, pretty_n
     yield "## Files and integrity"
     yield ""
     yield ("`manifest.json`, written last, lists every file of this folder with its size, sha256 and row "
-           "count, the package versions, the git commit of the code, and each step's command line and "
-           "summary. To check a copy of the folder against it:")
+           "count, the package versions, the git commit of the code (when built from a checkout), and each "
+           "step's command line and summary. To check a copy of the folder against it:")
     yield ""
     yield "```bash\npython build_dataset.py --verify path/to/this/folder\n```"
     yield ""
@@ -156,6 +156,9 @@ def input_section(prov: Provenance) -> Iterable[str]:
                f"sha256 `{step0.get('input_sha256', 'not recorded')}`.")
     sources = {(m.get("input_file"), m.get("input_sha256"), m.get("input_rows")) for m in prov.models}
     for file, sha, rows in sorted(sources, key=str):
+        if step0 and sha and sha == step0.get("input_sha256"):
+            yield "- Solutions were generated for that file as it is (step 0 removed nothing from it)."
+            continue
         yield (f"- Solutions were generated for `{base_name(file) if file else 'not recorded'}`"
                + (f": {rows} problems" if rows is not None else "") + f", sha256 `{sha or 'not recorded'}`.")
     if not sources and not (step0 and step0.get("input_file")):
@@ -361,8 +364,10 @@ def budget_section(prov: Provenance) -> Iterable[str]:
         before = s.get("without_budget") or {}
         if before:
             bt = before.get("targets") or {}
-            yield (f"Without the budget the draw would have given {before.get('rows')} rows (right "
-                   f"{pct(bt.get('right', 0), before.get('rows', 0))}); with it, {s.get('rows')} rows.")
+            now = s.get("targets") or {}
+            yield (f"Without the budget the draw would have given {before.get('rows')} rows, right "
+                   f"{pct(bt.get('right', 0), before.get('rows', 0))}; with it, {s.get('rows')} rows, right "
+                   f"{pct(now.get('right', 0), s.get('rows') or 0)}.")
     else:
         yield ("No prompt budget: rows were not limited by prompt length. verl drops every row over its "
                "`data.max_prompt_length` at load time.")
@@ -412,8 +417,9 @@ def limitations_section(items: list[SplitFile], prov: Provenance) -> Iterable[st
     if any(i.rows < 1000 for i in val):
         small = min(i.rows for i in val)
         yield f"- The validation split is small ({small} rows): accuracy on it is a coarse estimate."
-    if not [i for i in items if i.split == TRAIN and i.rows >= 1000]:
-        yield "- This is a small dataset (under 1,000 training rows): a demonstration or test run, not a training set."
+    train = sum(i.rows for i in items if i.split == TRAIN)
+    if train < 1000:
+        yield f"- Small: {train} training rows in all."
     yield ""
 
 
