@@ -16,7 +16,11 @@ SCRIPTS = {
 
 
 def run(script, *args, cwd=None):
-    return subprocess.run([sys.executable, str(ROOT / script), *args], capture_output=True, text=True, cwd=cwd)
+    import os
+
+    env = {**os.environ, "COLUMNS": "10000"}  # --help unwrapped: argparse would break a path at a '-'
+    return subprocess.run([sys.executable, str(ROOT / script), *args], capture_output=True, text=True, cwd=cwd,
+                          env=env)
 
 
 def assert_one_line_error(r, *needles):
