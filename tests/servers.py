@@ -1,0 +1,208 @@
+"""Servers for the inference tests, all on 127.0.0.1: a real vLLM OpenAI server, and a fault-injecting proxy.
+
+``vllm_server`` starts ``vllm.entrypoints.openai.api_server`` on a free port in
+its own process group, waits for ``/v1/models``, and kills the whole group at
+the end, so no engine process outlives the tests.
+
+``FaultProxy`` forwards every request to an upstream server, except that each
+POST first takes the next fault of its queue (see ``FAULTS``). It runs in a
+thread of the test process (``with FaultProxy(...)``), or as a process of its
+own (``python tests/servers.py UPSTREAM PORT``) that a test can kill -9 to
+play a server dying mid-run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+from aiohttp import ClientSession, web
+
+HOST = "127.0.0.1"
+FAULTS = ("429", "500", "400", "bad_json", "empty", "no_choices", "few_choices", "drop", "slow")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def wait_for_models(url: str, headers: dict | None = None, proc: subprocess.Popen | None = None,
+                    timeout_s: float = 300.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{url}/v1/models", headers=headers, timeout=2).status_code == 200:
+                return
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"the server at {url} exited with {proc.returncode}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"no server at {url} after {timeout_s:.0f} s")
+        time.sleep(0.3)
+
+
+def kill_group(proc: subprocess.Popen, grace_s: float = 15.0) -> None:
+    """SIGTERM the process group of ``proc`` (started with start_new_session), SIGKILL it after ``grace_s``."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(grace_s)
+    except subprocess.TimeoutExpired:
+        pass
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)  # whatever of the group is left (engine core, workers)
+    proc.wait()
+
+
+@contextlib.contextmanager
+def vllm_server(model: Path, log: Path, api_key: str | None = None, extra: tuple[str, ...] = ()):
+    """A vLLM OpenAI-compatible server on the tiny model; yields its base URL."""
+    port = free_port()
+    env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1"}
+    if api_key:
+        env["VLLM_API_KEY"] = api_key  # read by the server from its environment, not its command line
+    cmd = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(model), "--host", HOST,
+           "--port", str(port), "--enforce-eager", "--max-model-len", "512", *extra]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    url = f"http://{HOST}:{port}"
+    try:
+        wait_for_models(url, {"Authorization": f"Bearer {api_key}"} if api_key else None, proc)
+        yield url
+    finally:
+        kill_group(proc)
+
+
+class FaultProxy:
+    """A proxy to ``upstream`` whose POSTs take the faults queued in ``faults``, one each, in order:
+
+    429 (with ``Retry-After: 1``), 500, 400 (a multi-line message), bad_json, empty (a 200 with no
+    body), no_choices, few_choices (the real reply cut to one choice), drop (the connection closed
+    unanswered), slow (``slow_s`` of silence, then the real reply). ``delay_s`` delays every POST;
+    ``owner`` replaces the ``owned_by`` of the models listed (a server that is not vLLM).
+    """
+
+    def __init__(self, upstream: str, faults=(), *, delay_s: float = 0.0, slow_s: float = 3.0,
+                 owner: str | None = None, port: int = 0):
+        self.upstream, self.delay_s, self.slow_s, self.owner, self.port = upstream, delay_s, slow_s, owner, port
+        self.faults = collections.deque(faults)
+        self.posts = 0  # POSTs received, faulty or not
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        body = await request.read()
+        fault = None
+        if request.method == "POST":
+            self.posts += 1
+            fault = self.faults.popleft() if self.faults else None
+            await asyncio.sleep(self.delay_s + (self.slow_s if fault == "slow" else 0.0))
+        if fault == "429":
+            return web.json_response({"error": {"message": "slow down"}}, status=429, headers={"Retry-After": "1"})
+        if fault == "500":
+            return web.Response(status=500, text="Internal Server Error")
+        if fault == "400":
+            return web.json_response({"error": {"message": "this request\n  is bad:\n\tno good"}}, status=400)
+        if fault == "bad_json":
+            return web.Response(text='{"choices": [', content_type="application/json")
+        if fault == "empty":
+            return web.Response(body=b"", content_type="application/json")
+        if fault == "no_choices":
+            return web.json_response({"id": "x", "object": "text_completion"})
+        if fault == "drop":
+            request.transport.close()
+            return web.Response()
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")}
+        async with self._session.request(request.method, self.upstream + request.path_qs, headers=headers,
+                                         data=body) as r:
+            data = await r.read()
+            if fault == "few_choices":
+                reply = await r.json()
+                reply["choices"] = reply["choices"][:1]
+                return web.json_response(reply, status=r.status)
+            if self.owner and request.path == "/v1/models" and r.status == 200:
+                reply = await r.json()
+                for model in reply["data"]:
+                    model["owned_by"] = self.owner
+                return web.json_response(reply)
+            return web.Response(body=data, status=r.status, content_type=r.content_type)
+
+    async def _start(self) -> web.AppRunner:
+        self._session = ClientSession()
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, HOST, self.port)
+        await site.start()
+        self.port = runner.addresses[0][1]
+        return runner
+
+    async def _stop(self, runner: web.AppRunner) -> None:
+        await runner.cleanup()
+        await self._session.close()
+
+    def __enter__(self) -> FaultProxy:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        self._runner = asyncio.run_coroutine_threadsafe(self._start(), self._loop).result()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        asyncio.run_coroutine_threadsafe(self._stop(self._runner), self._loop).result()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()
+
+    def serve_forever(self) -> None:
+        async def main() -> None:
+            await self._start()
+            print(f"proxy ready on {self.url}", flush=True)
+            await asyncio.Event().wait()
+
+        asyncio.run(main())
+
+
+@contextlib.contextmanager
+def proxy_process(upstream: str, delay_s: float = 0.0):
+    """``FaultProxy`` (no faults, ``delay_s`` per POST) as a process of its own; yields (url, Popen)."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, __file__, upstream, str(port), "--delay_s", str(delay_s)],
+                            stdout=subprocess.DEVNULL, start_new_session=True)
+    try:
+        url = f"http://{HOST}:{port}"
+        deadline = time.monotonic() + 60
+        while True:  # up once it accepts connections (its /v1/models needs the upstream's key)
+            with contextlib.suppress(OSError), socket.create_connection((HOST, port), timeout=1):
+                break
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the proxy on port {port} did not start")
+            time.sleep(0.1)
+        yield url, proc
+    finally:
+        kill_group(proc, grace_s=5)
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description="a FaultProxy (no faults) in front of UPSTREAM on 127.0.0.1:PORT")
+    ap.add_argument("upstream")
+    ap.add_argument("port", type=int)
+    ap.add_argument("--delay_s", type=float, default=0.0)
+    args = ap.parse_args()
+    FaultProxy(args.upstream, delay_s=args.delay_s, port=args.port).serve_forever()
