@@ -23,6 +23,24 @@ def tiny_model(tmp_path_factory):
     return build_tiny_model(tmp_path_factory.mktemp("tiny_model"))
 
 
+# The API key of the shared test server, read from $SERVER_KEY_ENV by the code under test: it must never
+# appear in any output, log or file of ours (tests grep for it).
+SERVER_KEY_ENV = "CFT_TEST_API_KEY"
+SERVER_KEY = "sk-cft-test-sentinel-5f3a9c0e7b214d68"
+
+
+@pytest.fixture(scope="session")
+def tiny_server(tiny_model, tmp_path_factory):
+    """A real vLLM OpenAI-compatible server on the tiny model, on 127.0.0.1, started once per session for every
+    test that needs one and stopped (its whole process group) at the end; its base URL. It wants the API key
+    ``SERVER_KEY``, which this fixture puts in ``$SERVER_KEY_ENV``."""
+    from servers import vllm_server
+
+    os.environ[SERVER_KEY_ENV] = SERVER_KEY
+    with vllm_server(tiny_model, tmp_path_factory.mktemp("tiny_server") / "server.log", SERVER_KEY) as url:
+        yield url
+
+
 def arithmetic_rows(n: int) -> list[dict]:
     return [{"problem": f"What is {i} + {i % 7}?", "answer": str(i + i % 7), "id": f"p{i}"} for i in range(n)]
 
