@@ -47,7 +47,7 @@ class LocalBackend(Backend):
 
         s = request.sampling
         params = SamplingParams(n=s.n, temperature=s.temperature, top_p=s.top_p, max_tokens=s.max_tokens,
-                                stop=list(s.stop))
+                                stop=list(s.stop), **s.extra)
         try:
             if request.messages is not None:
                 ids = self._llm.enqueue_chat(request.messages, params, use_tqdm=False)

@@ -5,6 +5,10 @@ finish, hands each to ``on_done`` (in the caller's thread) and tops up again,
 so the engine never drains between the caller's batches (chunks): as soon as a
 request finishes, the next one, from whichever chunk, takes its place.
 
+``requests`` may yield None: nothing is ready to submit yet (a caller
+waiting for a lock, say). ``drive`` then collects completions (or sleeps
+``POLL_S`` when none is in flight) and asks again.
+
 ``should_stop`` is asked before each top-up; once it is true, ``drive``
 returns at once, submitting and handing back nothing more. Requests still in
 flight stay in the backend: ``drive(backend, (), ...)`` collects them,
@@ -24,6 +28,7 @@ from dataclasses import dataclass, field
 from cft.inference.types import Backend, Completion, Request
 
 POLL_S = 0.2  # longest wait between looks at should_stop
+_END = object()
 
 
 @dataclass
@@ -45,9 +50,9 @@ class Trace:
 
 def drive(backend: Backend, requests: Iterable[Request], max_in_flight: int, on_done: Callable[[Completion], None],
           should_stop: Callable[[], bool] | None = None, trace: Trace | None = None) -> bool:
-    """Run ``requests`` (pulled one at a time, as room frees) through ``backend``, at most ``max_in_flight`` at
-    once, calling ``on_done`` on each completion as it comes. Returns True if ``should_stop`` ended it early,
-    False once every request has come back."""
+    """Run ``requests`` (pulled one at a time, as room frees; None: none ready yet) through ``backend``, at most
+    ``max_in_flight`` at once, calling ``on_done`` on each completion as it comes. Returns True if ``should_stop``
+    ended it early, False once every request has come back."""
     if max_in_flight < 1:
         raise ValueError(f"max_in_flight must be at least 1, got {max_in_flight}")
     pending = iter(requests)
@@ -56,15 +61,20 @@ def drive(backend: Backend, requests: Iterable[Request], max_in_flight: int, on_
         if should_stop is not None and should_stop():
             return True
         while not exhausted and backend.in_flight < max_in_flight:
-            request = next(pending, None)
-            if request is None:
+            request = next(pending, _END)
+            if request is _END:
                 exhausted = True
+            elif request is None:
+                break
             else:
                 backend.submit(request)
         if trace is not None:
             trace.record(backend)
         if backend.in_flight == 0:
-            return False
+            if exhausted:
+                return False
+            time.sleep(POLL_S)
+            continue
         done = backend.wait(POLL_S)
         if trace is not None:
             trace.record(backend)

@@ -189,7 +189,8 @@ class ServerBackend(Backend):
         chat = request.messages is not None
         path = "/v1/chat/completions" if chat else "/v1/completions"
         s = request.sampling
-        body = {"model": self.model, "messages" if chat else "prompt": request.messages if chat else request.prompt,
+        body = {**s.extra, "model": self.model,
+                "messages" if chat else "prompt": request.messages if chat else request.prompt,
                 "n": s.n, "temperature": s.temperature, "top_p": s.top_p, "max_tokens": s.max_tokens}
         if s.stop:
             body["stop"] = list(s.stop)

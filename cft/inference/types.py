@@ -12,8 +12,8 @@ from one thread, the caller's: ``cft.inference.loop.drive`` keeps it full.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Hashable
-from dataclasses import dataclass
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass, field
 
 from cft.common.errors import CftError
 
@@ -32,13 +32,16 @@ class Sample:
 @dataclass(frozen=True)
 class Sampling:
     """The sampling settings of a request. ``seed``: per request, honoured by the server backend only
-    (the local one samples with its engine seed, see ``cft.inference.local``)."""
+    (the local one samples with its engine seed, see ``cft.inference.local``). ``extra``: more settings by
+    name (``top_k``, ``min_p``, ...), passed to vLLM's ``SamplingParams`` (local) and sent in the request
+    body (server: vLLM's server takes the same names)."""
     n: int = 1
     temperature: float = 1.0
     top_p: float = 1.0
     max_tokens: int = 256
     stop: tuple[str, ...] = ()
     seed: int | None = None
+    extra: Mapping[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
