@@ -11,7 +11,13 @@ run is an error unless --overwrite. A chunk another live process is generating
 (its lock file) is skipped, or waited for with --wait_locked. If this process is
 killed, even with kill -9, a watchdog ends the engine's processes with it.
 
+Up to --max_in_flight requests (one per problem) are kept in the engine across
+chunk boundaries, so it never drains between chunks. The engine is an
+in-process vLLM engine, or, with --server_url, OpenAI-compatible servers
+(vllm serve, SGLang, a hosted API) that are checked before any chunk is taken.
+
     python generate_solutions.py --model qwen-2.5-math-7b --chunk_id 0 8 16 24 32
+    python generate_solutions.py --model qwen25 --server_url http://127.0.0.1:8000 --api_key_env VLLM_API_KEY
 """
 
 if __name__ == "__main__":
@@ -19,8 +25,11 @@ if __name__ == "__main__":
 
     mark_run()  # re-executes this script once with a run marker its processes inherit (cft/common/reaper.py)
 
+import contextlib  # noqa: E402
+
 from cft.common import cli, paths  # noqa: E402
 from cft.common.summary import Summary  # noqa: E402
+from cft.generate.backend import describe_line, open_backend  # noqa: E402
 from cft.generate.graceful_stop import EXIT_CODE  # noqa: E402
 from cft.generate.options import add_arguments  # noqa: E402
 from cft.generate.output_check import check_output_dir, chunk_size_estimate  # noqa: E402
@@ -49,26 +58,38 @@ def main():
                          need_bytes=chunk_size_estimate(biggest.questions, biggest.answers, config.num_samples,
                                                         config.max_tokens))
     outcome = None
-    if work.todo and not args.dry_run:
-        from cft.common.engine_log import route_engine_output
-        from cft.common.reaper import start_reaper
-
-        worker = f"_worker{args.worker_id}" if args.worker_id is not None else ""
-        log = route_engine_output(args.engine_log or paths.LOG_DIR / f"engine_{spec.alias}{worker}.log",
-                                  args.verbose)
-        if log:
-            print(f"vLLM's own output: {log} (--verbose shows it here)", flush=True)
-        from cft.inference.engine import load_llm, sampling_params
-
-        start_reaper()  # before any process of the run starts
-        with start_grading_pool(args.grading_workers) as pool:  # warms up while the engine loads
-            llm = load_llm(config.model_path, seed=config.seed, max_model_len=work.max_model_len,
-                           **config.engine_kwargs())
-            params = sampling_params(**config.vllm_sampling(config.stops()))
-            outcome = run(work, llm, params, grading_workers=args.grading_workers, pool=pool,
-                          term_grace_s=args.term_grace_s)
+    if work.todo and args.dry_run and config.server_urls:
+        with open_backend(config, work.max_model_len) as backend:  # a dry run checks the servers too
+            print(describe_line(backend, config.max_in_flight, config.num_samples), flush=True)
+    elif work.todo and not args.dry_run:
+        outcome = generate(config, work, args)
     summary(config, work, outcome).emit(args.summary_json)
     return EXIT_CODE if outcome and outcome.stopped else 0
+
+
+def generate(config, work, args):
+    """Run the plan's chunks: the servers are checked before the grading pool starts; a local engine loads
+    while the pool warms up."""
+    from cft.common.reaper import start_reaper
+
+    with contextlib.ExitStack() as stack:
+        if config.server_urls:
+            backend = stack.enter_context(open_backend(config, work.max_model_len))
+            start_reaper()  # before any process of the run starts
+            pool = stack.enter_context(start_grading_pool(args.grading_workers))
+        else:
+            from cft.common.engine_log import route_engine_output
+
+            worker = f"_worker{args.worker_id}" if args.worker_id is not None else ""
+            log = route_engine_output(args.engine_log or paths.LOG_DIR / f"engine_{config.spec.alias}{worker}.log",
+                                      args.verbose)
+            if log:
+                print(f"vLLM's own output: {log} (--verbose shows it here)", flush=True)
+            start_reaper()
+            pool = stack.enter_context(start_grading_pool(args.grading_workers))  # warms up while the engine loads
+            backend = stack.enter_context(open_backend(config, work.max_model_len))
+        print(describe_line(backend, config.max_in_flight, config.num_samples), flush=True)
+        return run(work, backend, grading_workers=args.grading_workers, pool=pool, term_grace_s=args.term_grace_s)
 
 
 def summary(config, work, outcome) -> Summary:
@@ -77,7 +98,7 @@ def summary(config, work, outcome) -> Summary:
     written = outcome.written if outcome else []
     samples = sum(r.samples for r in reports)
     correct = sum(r.correct for r in reports)
-    gen_s = sum(r.generate_s for r in reports)
+    gen_s = outcome.generate_s if outcome else 0.0
     tokens = sum(r.output_tokens for r in reports)
     s = Summary(f"generate_{spec.alias}", f"generate {spec.name}")
     s.row("chunks written", written or "none", key="chunks_written", value=written)

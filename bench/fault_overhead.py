@@ -71,22 +71,28 @@ def main() -> None:
 
     from cft.common.reaper import start_reaper
     from cft.fixtures.tiny_model import build_tiny_model
-    from cft.inference.engine import generate, load_llm, sampling_params
-    from cft.records.models import FEW_SHOT
+    from cft.inference import LocalBackend, Request, Sampling, drive
+    from cft.records.prompts import FEW_SHOT
 
     lock_s = bench_locks()
     start = [] if args.skip_start else bench_start(args.rounds)
     work = Path(tempfile.mkdtemp(prefix="fault_overhead_"))
     model = args.model_path or str(build_tiny_model(work / "tiny"))
     prompts = [f"{FEW_SHOT}Q: What is {i} + {i % 7}?\nA:" for i in range(args.problems)]
-    llm = load_llm(model, seed=0, max_model_len=1024, enforce_eager=True, dtype="float32")
-    params = sampling_params(n=args.num_samples, temperature=0.7, top_p=0.95, max_tokens=args.max_tokens,
-                             stop=["\nQ:"])
-    generate(llm, prompts[:8], params, progress=False)  # warm-up
+    engine = LocalBackend(model, seed=0, max_model_len=1024, enforce_eager=True, dtype="float32")
+    sampling = Sampling(n=args.num_samples, temperature=0.7, top_p=0.95, max_tokens=args.max_tokens, stop=("\nQ:",))
+
+    def generate(batch: list[str]) -> int:
+        """Output tokens of every prompt of ``batch``, all in flight at once."""
+        done = []
+        drive(engine, (Request(i, prompt=p, sampling=sampling) for i, p in enumerate(batch)), len(batch), done.append)
+        return sum(c.output_tokens for c in done)
+
+    generate(prompts[:8])  # warm-up
 
     def tok_s() -> float:
         t0 = time.perf_counter()
-        tokens = sum(s.num_tokens for ss in generate(llm, prompts, params, progress=False) for s in ss)
+        tokens = generate(prompts)
         return tokens / (time.perf_counter() - t0)
 
     ratios = []

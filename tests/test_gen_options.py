@@ -33,31 +33,52 @@ def test_every_flag_keeps_its_name_and_default():
             assert args[name] == default, name
 
 
-def test_one_definition_feeds_config_metadata_and_sampling_params():
-    from cft.inference.engine import sampling_params
+def test_one_definition_feeds_config_metadata_and_sampling():
+    from cft.inference import Sampling
 
     config = RunConfig.from_args(parse(["--temperature", "0.3", "--num_samples", "5", "--seed", "7"]))
     assert (config.temperature, config.num_samples, config.max_tokens) == (0.3, 5, 3072)  # the model's default
     assert config.sampling() == {"n": 5, "temperature": 0.3, "top_p": 0.95, "max_tokens": 3072, "seed": 7,
                                  "stop": ["<|im_end|>", "<|endoftext|>"]}
-    params = sampling_params(**config.vllm_sampling(config.stops()))
-    assert (params.n, params.temperature, params.top_p, params.max_tokens) == (5, 0.3, 0.95, 3072)
+    assert config.request_sampling(config.stops(), seed=11) == Sampling(
+        n=5, temperature=0.3, top_p=0.95, max_tokens=3072, stop=("<|im_end|>", "<|endoftext|>"), seed=11)
     assert config.engine_kwargs() == {"tensor_parallel_size": 1, "gpu_memory_utilization": 0.9, "dtype": "auto",
                                       "enforce_eager": False}
+    assert config.max_in_flight == config.chunk_size == 1000 and config.server_urls is None
 
 
 def test_a_new_sampling_setting_is_one_field():
-    from cft.inference.engine import sampling_params
+    """One field, and both backends get it: vLLM's SamplingParams by name (local), the request body (server)."""
+    from vllm import SamplingParams
 
     @dataclasses.dataclass(kw_only=True)
     class WithTopK(SamplingOptions):
-        top_k: int = opt(-1, "sample from the k likeliest tokens", key="top_k", vllm=True)
+        top_k: int = opt(-1, "sample from the k likeliest tokens", key="top_k", request=True)
 
     args = parse(["--top_k", "20"], sampling_cls=WithTopK)
     values = {f.name: getattr(args, f.name) for f in dataclasses.fields(WithTopK)}
     options = WithTopK(**values)
     assert options.sampling_record([])["top_k"] == 20
-    assert sampling_params(**options.vllm_sampling(["x"])).top_k == 20
+    sampling = options.request_sampling(["x"])
+    assert sampling.extra == {"top_k": 20}
+    assert SamplingParams(n=sampling.n, **sampling.extra).top_k == 20  # as cft.inference.local passes it
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--max_in_flight", "0"], "--max_in_flight must be at least 1, got 0"),
+    (["--server_url", "127.0.0.1:8000"], "not an http(s) server URL"),
+    (["--api_key_env", "CFT_TEST_NO_SUCH_KEY"], "--api_key_env is for a server"),
+    (["--server_url", "http://127.0.0.1:9", "--api_key_env", "CFT_TEST_NO_SUCH_KEY"],
+     "$CFT_TEST_NO_SUCH_KEY is not set"),
+    (["--server_url", "http://127.0.0.1:9", "--server_timeout_s", "0"], "--server_timeout_s must be positive"),
+])
+def test_backend_flags_are_checked_with_the_rows(gen_input, tmp_path, flags, message):
+    """Before the model's config (a missing model here) and before any server is contacted."""
+    r = run_cmd(gen_cmd(tmp_path / "no_such_model", gen_input, tmp_path / "out", *flags))
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    lines = [line for line in r.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and message in lines[0], r.stderr
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.fixture(scope="session")

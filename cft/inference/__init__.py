@@ -1,10 +1,9 @@
 """Model inference, the only package that imports vLLM: the backends shared by step 1 (sampling
-solutions) and step 6 (a teacher writing critiques).
+solutions), the LLM judge of ``grade_solutions.py`` and step 6 (a teacher writing critiques).
 
 - ``types``: ``Request`` (a prompt or chat messages, with its ``Sampling``), ``Completion``,
   ``Sample``, the ``Backend`` interface and ``BackendError``.
 - ``local``: ``LocalBackend``, an in-process vLLM engine (imports vLLM when built).
-- ``engine``: ``load_llm``/``generate``, the one-call-per-chunk path step 1 and the judge use today.
 - ``server``: ``ServerBackend``, OpenAI-compatible HTTP servers, with retries.
 - ``loop``: ``drive``, which keeps a backend full from a lazy stream of requests, and ``Trace``.
 

@@ -32,8 +32,9 @@ def solution_record(text: str, grade: Grade, finish_reason: str, num_tokens: int
 
 
 def result_row(index: int, chunk_index: int, question: str, ground_truth: str,
-               solutions: Sequence[dict]) -> dict:
-    return {
+               solutions: Sequence[dict], seed: int | None = None) -> dict:
+    """``seed``: the seed the problem's request was sent with, where the backend takes one per request."""
+    row = {
         "index": index,
         "chunk_index": chunk_index,
         "question": question,
@@ -41,6 +42,9 @@ def result_row(index: int, chunk_index: int, question: str, ground_truth: str,
         "solutions": list(solutions),
         "num_correct": num_correct(solutions),
     }
+    if seed is not None:
+        row["seed"] = seed
+    return row
 
 
 def grade_of(solution: dict) -> str:
@@ -56,8 +60,9 @@ def num_correct(solutions: Sequence[dict]) -> int:
 def chunk_metadata(*, model: str, model_path: str, chunk_id: int, chunk_size: int, start: int, end: int,
                    num_samples: int, sampling: dict, prompt_template: str, input_file: str | Path,
                    input_sha256: str, input_rows: int, elapsed_s: float = 0.0,
-                   output_tokens: int = 0) -> dict:
-    return {
+                   output_tokens: int = 0, backend: dict | None = None) -> dict:
+    """``backend``: what made the chunk (``cft.inference.Backend.describe()``), where known."""
+    meta = {
         "model": model,
         "model_path": str(model_path),
         "chunk_id": chunk_id,
@@ -74,6 +79,9 @@ def chunk_metadata(*, model: str, model_path: str, chunk_id: int, chunk_size: in
         "elapsed_s": round(elapsed_s, 3),
         "output_tokens": output_tokens,
     }
+    if backend is not None:
+        meta["backend"] = dict(backend)
+    return meta
 
 
 def result_index(path: str | Path, row_no: int, row: object) -> int:
@@ -84,7 +92,9 @@ def result_index(path: str | Path, row_no: int, row: object) -> int:
     return index
 
 
-# Metadata fields that must agree across the chunks of one run, where present.
+# Metadata fields that must agree across the chunks of one run, where present. Not ``backend``: the local
+# engine and a server sample the same prompts with the same settings, so a run started on one and resumed
+# on the other is one run (the seeds differ: each chunk records its own backend).
 RUN_KEYS = ("model", "model_path", "input_sha256", "input_rows", "chunk_size",
             "num_samples", "sampling", "prompt_template")
 # Metadata fields a chunk file cannot do without (``input_rows`` and the rest are optional).
