@@ -8,6 +8,12 @@ Shell (default): for each model, a header line naming it, then one line per GPU:
 
 Slurm (--format slurm): writes one sbatch job-array script per model, one
 chunk per array task; resubmitting the array skips the finished chunks.
+
+--serve: the node's GPUs serve the model through vLLM servers started by the
+command (serve_and_generate.sh: one server with --data-parallel-size, or
+--servers of them), and one generation process per node sends them its
+requests. Shell: one line per model for the node; Slurm: one array task per
+node (--nodes), each node through its own servers.
 """
 
 import sys
@@ -15,7 +21,7 @@ from pathlib import Path
 
 from cft.common import cli, paths
 from cft.common.errors import CftError
-from cft.generate.commands import base_command, shell_block, slurm_script
+from cft.generate.commands import base_command, serve_block, serve_command, shell_block, slurm_script
 from cft.generate.options import default_of
 from cft.records.chunks import num_chunks
 from cft.records.models import DEFAULT_MODELS, add_register_flag, alias_map, get_model, register_from_args
@@ -29,7 +35,7 @@ def main():
     p.add_argument("--input_file", default=str(paths.INPUT_FILE), help="problem set (JSON list)")
     p.add_argument("--chunk_size", type=int, default=default_of("chunk_size"), help="problems per chunk")
     p.add_argument("--num_samples", type=int, default=default_of("num_samples"), help="solutions per problem")
-    p.add_argument("--num_gpus", type=int, default=8, help="GPUs per node (shell format)")
+    p.add_argument("--num_gpus", type=int, default=8, help="GPUs per node (shell format, and --serve)")
     p.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS),
                    help="models to write commands for (built in, or added with --register_model)")
     p.add_argument("--output_dir", default=str(paths.DATA_DIR),
@@ -46,6 +52,15 @@ def main():
     p.add_argument("--time", default="24:00:00", help="Slurm time limit per chunk")
     p.add_argument("--cpus_per_task", type=int, default=8, help="Slurm CPUs per task (grading workers)")
     p.add_argument("--mem", default="64G", help="Slurm memory per task")
+    p.add_argument("--serve", action="store_true",
+                   help="start vLLM servers on each node's GPUs and point one generation process at them, instead "
+                        "of one engine per GPU (serve_and_generate.sh)")
+    p.add_argument("--servers", type=int, default=1,
+                   help="with --serve: servers per node, sharing its GPUs as --data-parallel-size (1: one server on "
+                        "every GPU; --num_gpus: one per GPU)")
+    p.add_argument("--nodes", type=int, default=1, help="with --serve and --format slurm: nodes (array tasks)")
+    p.add_argument("--server_port", type=int, default=8000, help="with --serve: the first server's port")
+    p.add_argument("--server_args", default="", help="with --serve: more flags for every vLLM server, as one string")
     p.add_argument("--grace_s", type=int, default=120,
                    help="Slurm: seconds between SIGTERM and SIGKILL (set it to the partition's GraceTime); "
                         "SIGTERM comes this long before the time limit too, and the chunk in flight is finished "
@@ -54,8 +69,11 @@ def main():
     args = p.parse_args()
 
     registered = register_from_args(args)
-    if args.num_gpus < 1:
-        raise CftError(f"--num_gpus must be at least 1, got {args.num_gpus}")
+    for flag, value in (("--num_gpus", args.num_gpus), ("--servers", args.servers), ("--nodes", args.nodes)):
+        if value < 1:
+            raise CftError(f"{flag} must be at least 1, got {value}")
+    if args.serve and args.num_gpus % args.servers:
+        raise CftError(f"--num_gpus {args.num_gpus} cannot be split evenly over --servers {args.servers}")
     total = num_chunks(len(load_rows(args.input_file)), args.chunk_size)
     model_paths = alias_map(args.model_path, "--model_path")
     register = [item for spec, item in zip(registered, args.register_model) if spec.name in args.models
@@ -66,11 +84,16 @@ def main():
         flags = {"input_file": Path(args.input_file).resolve(),
                  "output_dir": Path(args.output_dir).resolve() / f"solutions_{spec.alias}",
                  "chunk_size": args.chunk_size, "num_samples": args.num_samples,
-                 "model_path": model_paths.get(spec.alias)}
+                 "model_path": None if args.serve else model_paths.get(spec.alias)}
         extra = [flag for item in register for flag in ("--register_model", item)] + args.extra.split()
         cmd = base_command(args.python, SCRIPTS, spec, flags, extra)
         log_dir = Path(args.log_dir).resolve()
-        if args.format == "shell":
+        if args.serve:
+            cmd = serve_command(SCRIPTS, args.python, model_paths.get(spec.alias) or spec.weights, args.num_gpus,
+                                args.servers, args.server_port, args.server_args, log_dir / "servers", cmd[2:])
+        if args.format == "shell" and args.serve:
+            out += serve_block(spec, cmd, total, args.chunk_size, args.num_gpus, args.servers, log_dir)
+        elif args.format == "shell":
             block = shell_block(spec, cmd, total, args.chunk_size, args.num_gpus, log_dir)
             if any(spec.name in line for line in block[1:]):
                 print(f"warning: a {spec.alias} command line contains {spec.name!r} (in a path?): "
@@ -80,10 +103,12 @@ def main():
             script = Path(args.slurm_dir) / f"generate_{spec.alias}.sbatch"
             script.parent.mkdir(parents=True, exist_ok=True)
             (log_dir / "slurm").mkdir(parents=True, exist_ok=True)  # Slurm does not create --output folders
+            nodes = args.nodes if args.serve else None
             script.write_text(slurm_script(spec, cmd, total, SCRIPTS, log_dir / "slurm", args.max_concurrent,
-                                           args.partition, args.time, args.cpus_per_task, args.mem, args.grace_s))
+                                           args.partition, args.time, args.cpus_per_task, args.mem, args.grace_s,
+                                           nodes, args.num_gpus if args.serve else 1))
             script.chmod(0o755)
-            out.append(f"# {spec.name}: {total} array tasks -> sbatch {script}")
+            out.append(f"# {spec.name}: {nodes or total} array tasks -> sbatch {script}")
     print("\n".join(out))
 
 

@@ -53,3 +53,22 @@ def test_slurm_scripts(tmp_path):
         assert '--chunk_id "${SLURM_ARRAY_TASK_ID}"' in text and f"--model {alias}" in text
         assert run_cmd(["bash", "-n", str(tmp_path / "slurm" / f"generate_{alias}.sbatch")]).returncode == 0
     assert (tmp_path / "logs" / "slurm").is_dir()
+
+
+def test_serve_commands_for_one_node(tmp_path):
+    inp = make_input(tmp_path, 40_000)
+    r = run_cmd([sys.executable, str(ROOT / "generate_commands.py"), "--input_file", str(inp), "--serve",
+                 "--servers", "8", "--model_path", "qwen25=/models/Qwen2.5-Math-7B", "--server_args",
+                 "--max-model-len 4096", "--output_dir", str(tmp_path)])
+    assert r.returncode == 0, r.stderr
+    (tmp_path / "commands.txt").write_text(r.stdout)
+    subprocess.run('grep -A 1 "qwen-2.5-math-7b" commands.txt > serve_qwen25.sh', shell=True, cwd=tmp_path, check=True)
+    header, line = (tmp_path / "serve_qwen25.sh").read_text().splitlines()
+    assert header.startswith("# qwen-2.5-math-7b: 40 chunks of 1000 on one node: 8 vLLM server(s) on its 8 GPUs")
+    assert "serve_and_generate.sh" in line and "--model_path /models/Qwen2.5-Math-7B --gpus 8 --servers 8" in line
+    assert "--server_args '--max-model-len 4096' -- --model qwen25 " in line and line.endswith("&")
+    assert "--chunk_id" not in line and line.count("--model_path") == 1  # every chunk, one process
+    assert run_cmd(["bash", "-n", str(tmp_path / "serve_qwen25.sh")]).returncode == 0
+    r = run_cmd([sys.executable, str(ROOT / "generate_commands.py"), "--input_file", str(inp), "--serve",
+                 "--servers", "3"])
+    assert r.returncode == 1 and "--num_gpus 8 cannot be split evenly over --servers 3" in r.stderr

@@ -1,13 +1,17 @@
-"""Launch commands for step 1: per-GPU shell lines, or a Slurm job-array script.
+"""Launch commands for step 1: per-GPU shell lines, or a Slurm job-array script; each either with one
+in-process engine per GPU, or (``serve``) with vLLM servers started on the node and one generation
+process pointed at them (``serve_and_generate.sh``).
 
 Shell: for each model, a header comment naming the model, then exactly one
 line per GPU (``CUDA_VISIBLE_DEVICES=g``, chunks g, g+G, ... in sequence, one
-engine per GPU). Command lines name the model by its alias, so the header is
-the only line holding the full name and ``grep -A <G> "<model>"`` cuts out
-exactly one runnable block.
+engine per GPU); with ``serve``, one line for the whole node. Command lines name
+the model by its alias, so the header is the only line holding the full name and
+``grep -A <lines> "<model>"`` cuts out exactly one runnable block.
 
-Slurm: one array task per chunk, one GPU each; a finished chunk's file makes
-its task a no-op on rerun, so resubmitting the array finishes what is left.
+Slurm: one array task per chunk, one GPU each; with ``serve``, one array task per
+node (all its GPUs), task i running the chunks i, i + nodes, ... through the
+node's own servers. A finished chunk's file makes its task (or its part of a
+node's task) a no-op on rerun, so resubmitting the array finishes what is left.
 """
 
 from __future__ import annotations
@@ -30,6 +34,25 @@ def base_command(python: str, root: Path, spec: ModelSpec, args: dict[str, objec
     return cmd + extra
 
 
+def serve_command(root: Path, python: str, model_path: str, num_gpus: int, servers: int, port: int,
+                  server_args: str, log_dir: Path, gen_flags: list[str]) -> list[str]:
+    """``serve_and_generate.sh``: servers on this node's GPUs, then generation (``gen_flags``) through them."""
+    cmd = [str(root / "serve_and_generate.sh"), "--python", python, "--model_path", model_path, "--gpus",
+           str(num_gpus), "--servers", str(servers), "--port", str(port), "--log_dir", str(log_dir)]
+    return cmd + (["--server_args", server_args] if server_args else []) + ["--", *gen_flags]
+
+
+def serve_block(spec: ModelSpec, cmd: list[str], total_chunks: int, chunk_size: int, num_gpus: int, servers: int,
+                log_dir: Path) -> list[str]:
+    """One node: a header, then one line that starts the servers and the generation in the background."""
+    log = log_dir / f"{spec.alias}_serve.log"
+    line = " ".join(shlex.quote(c) for c in cmd)
+    return [f"# {spec.name}: {total_chunks} chunks of {chunk_size} on one node: {servers} vLLM server(s) on its "
+            f"{num_gpus} GPUs (--data-parallel-size {num_gpus // servers} each), one generation process; logs in "
+            f"{log_dir}",
+            f"mkdir -p {shlex.quote(str(log_dir))} && nohup {line} > {shlex.quote(str(log))} 2>&1 &"]
+
+
 def shell_block(spec: ModelSpec, cmd: list[str], total_chunks: int, chunk_size: int, num_gpus: int,
                 log_dir: Path) -> list[str]:
     lines = [f"# {spec.name}: {total_chunks} chunks of {chunk_size} on {num_gpus} GPUs "
@@ -47,38 +70,54 @@ def shell_block(spec: ModelSpec, cmd: list[str], total_chunks: int, chunk_size: 
 
 def slurm_script(spec: ModelSpec, cmd: list[str], total_chunks: int, root: Path, log_dir: Path,
                  max_concurrent: int, partition: str | None, time_limit: str, cpus: int, mem: str,
-                 grace_s: int = 120) -> str:
+                 grace_s: int = 120, nodes: int | None = None, gpus: int = 1) -> str:
     """The job-array script. Preemption and time limits: ``--requeue`` puts a preempted task back in
     the queue, ``--signal=B:TERM@grace_s`` sends SIGTERM that long before the time limit, and the
-    script ``exec``s generate_solutions.py so that SIGTERM reaches it; with ``--term_grace_s`` it then
-    finishes the chunk in flight if it can end in time, else leaves it absent (cft/graceful_stop.py)."""
+    script ``exec``s ``cmd`` (generate_solutions.py, or serve_and_generate.sh, which passes SIGTERM to
+    the generation) so that SIGTERM reaches it; with ``--term_grace_s`` it then finishes the chunks in
+    flight that can end in time, else leaves them absent (cft/generate/graceful_stop.py).
+
+    ``nodes``: one array task per node (``gpus`` each, the whole node) instead of one per chunk; task i
+    runs chunks i, i + nodes, ... (``--worker_id``)."""
+    tasks = total_chunks if nodes is None else nodes
     sbatch = [
         f"#SBATCH --job-name=cft-{spec.alias}",
-        f"#SBATCH --array=0-{total_chunks - 1}%{max_concurrent}",
+        f"#SBATCH --array=0-{tasks - 1}%{max_concurrent}",
         "#SBATCH --nodes=1",
         "#SBATCH --ntasks=1",
-        "#SBATCH --gres=gpu:1",
+        f"#SBATCH --gres=gpu:{gpus}",
         f"#SBATCH --cpus-per-task={cpus}",
         f"#SBATCH --mem={mem}",
         f"#SBATCH --time={time_limit}",
-        f"#SBATCH --output={log_dir}/{spec.alias}_chunk_%a_%A.log",
+        f"#SBATCH --output={log_dir}/{spec.alias}_{'chunk' if nodes is None else 'node'}_%a_%A.log",
         "#SBATCH --requeue",
         f"#SBATCH --signal=B:TERM@{grace_s}",
     ]
+    if nodes is not None:
+        sbatch.append("#SBATCH --exclusive")
     if partition:
         sbatch.append(f"#SBATCH --partition={partition}")
     command = " ".join(shlex.quote(c) for c in [*cmd, "--term_grace_s", str(max(0, grace_s - 10))])
+    if nodes is None:
+        what = f"one array task per chunk ({total_chunks} chunks), one GPU each"
+        task = "chunk ${SLURM_ARRAY_TASK_ID}"
+        which = '--chunk_id "${SLURM_ARRAY_TASK_ID}"'
+    else:
+        what = (f"one array task per node ({nodes} nodes, {gpus} GPUs each): vLLM servers on the node, "
+                f"one generation process through them; task i runs chunks i, i+{nodes}, ... of {total_chunks}")
+        task = "node ${SLURM_ARRAY_TASK_ID}"
+        which = f'--worker_id "${{SLURM_ARRAY_TASK_ID}}" --num_workers {nodes}'
     return "\n".join([
         "#!/usr/bin/env bash",
-        f"# {spec.name}: one array task per chunk ({total_chunks} chunks), one GPU each.",
+        f"# {spec.name}: {what}.",
         "# Submit with: sbatch <this file>. Resubmitting skips finished chunks (their files exist).",
         f"# Preempted tasks are requeued; SIGTERM (preemption, or {grace_s} s before the time limit) finishes",
-        "# the chunk in flight if it can end in time, else leaves it absent for the requeue or a resubmission.",
+        "# the chunks in flight that can end in time, else leaves them absent for the requeue or a resubmission.",
         *sbatch,
         "set -euo pipefail",
         f"mkdir -p {shlex.quote(str(log_dir))}",
         f"cd {shlex.quote(str(root))}",
-        'echo "chunk ${SLURM_ARRAY_TASK_ID} of ' + spec.alias + ' on $(hostname), GPU ${CUDA_VISIBLE_DEVICES:-?}"',
-        f'exec {command} --chunk_id "${{SLURM_ARRAY_TASK_ID}}"',
+        f'echo "{task} of {spec.alias} on $(hostname), GPUs ${{CUDA_VISIBLE_DEVICES:-?}}"',
+        f"exec {command} {which}",
         "",
     ])
