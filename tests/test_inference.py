@@ -162,6 +162,9 @@ class TestLocal:
             drive(local, (), 4, lambda c: None)
         one_line(e.value, "local vLLM engine", f"process {core[0].pid} exited with code")
         assert time.monotonic() - t0 < 10
+        for again in (lambda: local.wait(1), lambda: local.submit(Request("late", prompt="What is 1 + 1?"))):
+            with pytest.raises(BackendError, match="exited with code"):
+                again()
 
 
 # --- the server backend --------------------------------------------------------------------------

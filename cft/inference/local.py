@@ -78,7 +78,9 @@ class LocalBackend(Backend):
                 ids = self._llm.enqueue_chat(request.messages, params, use_tqdm=False)
             else:
                 ids = self._llm.enqueue(request.prompt, params, use_tqdm=False)
-        except Exception as e:  # a prompt over the context, a model without a chat template, ...
+        except Exception as e:  # a prompt over the context, a model without a chat template, a dead engine
+            if self._died:
+                raise self._dead() from None
             raise BackendError(f"{self.model_path}: request {request.key!r} refused: {_one_line(e)}") from None
         # enqueue returns the engine's internal id ("<counter>-<random>"); outputs carry the counter part
         self._keys[ids[0].split("-")[0]] = request.key
@@ -87,11 +89,12 @@ class LocalBackend(Backend):
         deadline = None if timeout is None else time.monotonic() + timeout
         done: list[Completion] = []
         while self._keys and not done:
+            if self._died:  # a step now would wait forever
+                raise self._dead()
             try:
                 outputs = self._engine.step()
             except Exception as e:
-                raise BackendError(f"local vLLM engine ({self.model_path}) failed: "
-                                   f"{self._died or _one_line(e)}") from None
+                raise self._dead(e) from None
             for out in outputs:
                 if out.finished:
                     samples = [Sample(c.text, "length" if c.finish_reason == "length" else "stop",
@@ -101,6 +104,9 @@ class LocalBackend(Backend):
             if deadline is not None and time.monotonic() >= deadline:
                 break
         return done
+
+    def _dead(self, e: BaseException | None = None) -> BackendError:
+        return BackendError(f"local vLLM engine ({self.model_path}) failed: {self._died or _one_line(e)}")
 
     @property
     def in_flight(self) -> int:
