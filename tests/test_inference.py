@@ -46,12 +46,12 @@ def key_never_shown(capfd, caplog):
     assert SENTINEL not in out + err + caplog.text
 
 
-def one_line(e: BaseException, *must: str) -> str:
+def one_line(e: BaseException, *must: str) -> None:
+    """``e``'s message is one line, shows no credential, and holds each of ``must``."""
     text = str(e)
     assert "\n" not in text and SENTINEL not in text and "user:pw" not in text, text
     for part in must:
         assert part in text, text
-    return text
 
 
 def prompts(n: int, sampling: Sampling, pulled: list | None = None):
