@@ -60,7 +60,7 @@ def main():
     outcome = None
     if work.todo and args.dry_run and config.server_urls:
         with open_backend(config, work.max_model_len) as backend:  # a dry run checks the servers too
-            print(describe_line(backend, config.max_in_flight, config.num_samples), flush=True)
+            print(describe_line(backend, config), flush=True)
     elif work.todo and not args.dry_run:
         outcome = generate(config, work, args)
     summary(config, work, outcome).emit(args.summary_json)
@@ -88,7 +88,7 @@ def generate(config, work, args):
             start_reaper()
             pool = stack.enter_context(start_grading_pool(args.grading_workers))  # warms up while the engine loads
             backend = stack.enter_context(open_backend(config, work.max_model_len))
-        print(describe_line(backend, config.max_in_flight, config.num_samples), flush=True)
+        print(describe_line(backend, config), flush=True)
         return run(work, backend, grading_workers=args.grading_workers, pool=pool, term_grace_s=args.term_grace_s)
 
 

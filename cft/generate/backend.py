@@ -57,12 +57,17 @@ def open_backend(config, max_model_len: int | None) -> Backend:
     return LocalBackend(config.model_path, seed=config.seed, max_model_len=max_model_len, **config.engine_kwargs())
 
 
-def describe_line(backend: Backend, max_in_flight: int, num_samples: int) -> str:
-    """One line saying where the requests go, and a note when they are too few to fill the engine."""
+def describe_line(backend: Backend, config) -> str:
+    """One line saying where the requests go; a note when they are too few to fill the engine, or when a server
+    serves a model of another name than the tokenizer's (--model_path) the prompts are rendered with."""
     d = backend.describe()
     where = (f"server {', '.join(d['urls'])} (model {d['model']})" if d["backend"] == "server"
              else f"local vLLM engine (max_num_seqs {d['max_num_seqs']})")
+    max_in_flight, num_samples = config.max_in_flight, config.num_samples
     line = f"backend: {where}; up to {max_in_flight} requests in flight ({num_samples} samples each)"
+    if d["backend"] == "server" and d["model"] != config.model_path:
+        line += (f"; note: prompts are rendered with the tokenizer of {config.model_path}: make sure the servers' "
+                 f"{d['model']} is that model")
     capacity = backend.capacity
     if capacity is not None and max_in_flight * num_samples < capacity:
         line += (f"; note: {max_in_flight * num_samples} sequences leave part of the engine's {capacity} slots "
