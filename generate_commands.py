@@ -28,6 +28,9 @@ from cft.records.models import DEFAULT_MODELS, add_register_flag, alias_map, get
 from cft.records.problems import load_rows
 
 SCRIPTS = Path(__file__).resolve().parent  # generate_solutions.py sits beside this script
+# --serve: requests kept in flight per GPU behind the servers: 256 x 8 samples is twice the 1,024 sequence slots of
+# vLLM's default on an H100, so a server always has work queued while its requests' longest samples finish
+REQUESTS_PER_GPU = 256
 
 
 def main():
@@ -84,7 +87,8 @@ def main():
         flags = {"input_file": Path(args.input_file).resolve(),
                  "output_dir": Path(args.output_dir).resolve() / f"solutions_{spec.alias}",
                  "chunk_size": args.chunk_size, "num_samples": args.num_samples,
-                 "model_path": None if args.serve else model_paths.get(spec.alias)}
+                 "model_path": None if args.serve else model_paths.get(spec.alias),
+                 "max_in_flight": max(args.chunk_size, REQUESTS_PER_GPU * args.num_gpus) if args.serve else None}
         extra = [flag for item in register for flag in ("--register_model", item)] + args.extra.split()
         cmd = base_command(args.python, SCRIPTS, spec, flags, extra)
         log_dir = Path(args.log_dir).resolve()

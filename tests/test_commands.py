@@ -68,6 +68,7 @@ def test_serve_commands_for_one_node(tmp_path):
     assert "serve_and_generate.sh" in line and "--model_path /models/Qwen2.5-Math-7B --gpus 8 --servers 8" in line
     assert "--server_args '--max-model-len 4096' -- --model qwen25 " in line and line.endswith("&")
     assert "--chunk_id" not in line and line.count("--model_path") == 1  # every chunk, one process
+    assert "--max_in_flight 2048" in line  # 256 requests a GPU
     assert run_cmd(["bash", "-n", str(tmp_path / "serve_qwen25.sh")]).returncode == 0
     r = run_cmd([sys.executable, str(ROOT / "generate_commands.py"), "--input_file", str(inp), "--serve",
                  "--servers", "3"])

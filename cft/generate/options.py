@@ -140,7 +140,7 @@ RUN_FLAGS: tuple[tuple[str, dict], ...] = (
 
 def default_of(name: str) -> Any:
     """The default of a step-1 option, for scripts that pass it on (generate_commands.py)."""
-    for flag, kw in RUN_FLAGS + BACKEND_FLAGS:
+    for flag, kw in RUN_FLAGS:
         if flag == f"--{name}":
             return kw.get("default")
     for cls in (SamplingOptions, EngineOptions):
