@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 import httpx
+import orjson
 from aiohttp import ClientSession, web
 
 HOST = "127.0.0.1"
@@ -91,12 +92,16 @@ class FaultProxy:
     429 (with ``Retry-After: 1``), 500, 400 (a multi-line message), bad_json, empty (a 200 with no
     body), no_choices, few_choices (the real reply cut to one choice), drop (the connection closed
     unanswered), slow (``slow_s`` of silence, then the real reply). ``delay_s`` delays every POST;
-    ``owner`` replaces the ``owned_by`` of the models listed (a server that is not vLLM).
+    ``owner`` replaces the ``owned_by`` of the models listed (a server that is not vLLM). ``replies``, a
+    function ``(request body, choice index) -> text``, replaces the text of each choice of a real chat reply
+    (its finish_reason becomes ``stop``): what a model would have written, for the cases the tiny
+    random model cannot write (a critique with a verdict).
     """
 
     def __init__(self, upstream: str, faults=(), *, delay_s: float = 0.0, slow_s: float = 3.0,
-                 owner: str | None = None, port: int = 0):
+                 owner: str | None = None, port: int = 0, replies=None):
         self.upstream, self.delay_s, self.slow_s, self.owner, self.port = upstream, delay_s, slow_s, owner, port
+        self.replies = replies
         self.faults = collections.deque(faults)
         self.posts = 0  # POSTs received, faulty or not
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -135,6 +140,12 @@ class FaultProxy:
                 reply = await r.json()
                 reply["choices"] = reply["choices"][:1]
                 return web.json_response(reply, status=r.status)
+            if self.replies and request.path == "/v1/chat/completions" and r.status == 200:
+                reply, asked = await r.json(), orjson.loads(body)
+                for choice in reply["choices"]:
+                    choice["message"]["content"] = self.replies(asked, choice["index"])
+                    choice["finish_reason"] = "stop"
+                return web.json_response(reply)
             if self.owner and request.path == "/v1/models" and r.status == 200:
                 reply = await r.json()
                 for model in reply["data"]:
