@@ -15,7 +15,6 @@ from cft.common import cli, paths
 from cft.common.errors import CftError
 from cft.inference import Sampling
 
-DEFAULT_OUTPUT = paths.DATA_DIR / "deepscaler_critique_sft.jsonl"
 SERVER_MAX_IN_FLIGHT = 64  # requests; a local engine's default follows its sequence slots instead
 
 
@@ -23,7 +22,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     io = p.add_argument_group("files")
     io.add_argument("--formatted_file", default=str(paths.FORMATTED_FILE),
                     help="step 5's training file, JSON or parquet (its _val twin beside it is read too)")
-    io.add_argument("--output_file", default=str(DEFAULT_OUTPUT),
+    io.add_argument("--output_file", default=str(paths.SFT_FILE),
                     help="the SFT training rows (JSON Lines); the .parquet, the _val twins, the _doubted.json "
                          "report and the _work/ folder of chunks go beside it")
     io.add_argument("--max_rows", type=int, default=None, metavar="N",
