@@ -14,7 +14,7 @@ venv: $(VENV)/.installed
 $(VENV)/.installed: $(REQS) requirements-common.txt pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q -U pip
-	$(PY) -m pip install -r $(REQS)
+	$(PY) -m pip install -q -r $(REQS)
 	$(PY) -m pip install -q --no-deps -e .
 	@# PyPI's torchvision/torchaudio/torchcodec do not load beside the CPU torch
 	@# ("operator torchvision::nms does not exist"); transformers and vLLM work without them.

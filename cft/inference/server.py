@@ -122,7 +122,7 @@ class ServerBackend(Backend):
             self._key = os.environ.get(api_key_env)
             if not self._key:
                 raise BackendError(f"${api_key_env} is not set (the API key for {', '.join(self.urls)})")
-        headers = {"Authorization": f"Bearer {self._key}"} if self._key else {}
+        headers = httpx.Headers({"Authorization": f"Bearer {self._key}"} if self._key else {})  # repr: [secure]
         self.timeout_s = timeout_s
         self.model, self.vllm = self._preflight(model, headers, connect_timeout_s)
 
@@ -141,7 +141,7 @@ class ServerBackend(Backend):
 
     # --- before any work ---------------------------------------------------------------------
 
-    def _preflight(self, model: str | None, headers: dict, timeout_s: float) -> tuple[str, bool]:
+    def _preflight(self, model: str | None, headers: httpx.Headers, timeout_s: float) -> tuple[str, bool]:
         """The model's name, and whether every server is vLLM; raises if a server is not up and serving it."""
         vllm = True
         with httpx.Client(headers=headers, timeout=timeout_s) as client:
