@@ -440,6 +440,9 @@ def limitations_section(items: list[SplitFile], prov: Provenance) -> Iterable[st
         yield "- Decontamination: not recorded or not done; the problems may include benchmark problems."
     yield ("- The solutions are model-generated (synthetic): they carry the style and the errors of the models "
            "that wrote them.")
+    if any(i.config.name == "sft" for i in items):
+        yield ("- The `sft` critiques are a teacher model's: each one's verdict agrees with the label, but its "
+               "reasoning was not checked, and it can reach the right verdict for a wrong reason.")
     val = [i for i in items if i.split == VALIDATION]
     if any(i.rows < 1000 for i in val):
         small = min(i.rows for i in val)
