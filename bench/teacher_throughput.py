@@ -14,7 +14,7 @@ and range, the median and range of the per-round ratio server / local, and each 
 The default model is the demo's (SmolLM2-135M-Instruct, with ``--format_examples``, as the demo runs
 it); ``--model_path`` takes another.
 
-    python bench/teacher_throughput.py [--rounds 3] [--rows 48] [--num_critiques 4] [--max_tokens 96]
+    python bench/teacher_throughput.py [--rounds 3] [--rows 12] [--num_critiques 4] [--max_tokens 96]
 """
 
 from __future__ import annotations
@@ -92,6 +92,10 @@ def vllm_server(model: Path, log: Path, flags: tuple[str, ...]):
         proc.wait()
 
 
+def percent(value: float | None) -> str:
+    return "- (no verdict)" if value is None else f"{100 * value:.1f}%"
+
+
 def spread(values: list[float], fmt: str = ".2f") -> str:
     return f"median {statistics.median(values):{fmt}} (range {min(values):{fmt}}-{max(values):{fmt}})"
 
@@ -100,7 +104,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model_path", default=None, help="the teacher (default: the demo's SmolLM2-135M-Instruct)")
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--rows", type=int, default=48, help="step 5 rows critiqued per run")
+    ap.add_argument("--rows", type=int, default=12, help="step 5 rows critiqued per run")
     ap.add_argument("--num_critiques", type=int, default=4)
     ap.add_argument("--max_tokens", type=int, default=96)
     args = ap.parse_args()
@@ -120,14 +124,14 @@ def main() -> None:
                     res = run_side(side, formatted, tmp / f"{side}_{r}" / "sft.jsonl", sides[side], args)
                     results[side].append(res)
                     print(f"round {r} {side}: {res['rate']:.2f} critiques/s ({res['critiques']} critiques), "
-                          f"kept {100 * res['keep_rate']:.1f}%, agreement {100 * (res['agreement'] or 0):.1f}%",
-                          flush=True)
+                          f"kept {100 * res['keep_rate']:.1f}%, agreement {percent(res['agreement'])}", flush=True)
     print(f"\nteacher {model}, {args.rows} rows x {args.num_critiques} critiques, max_tokens {args.max_tokens}, "
           f"{args.rounds} rounds")
     for side, rs in results.items():
+        agreed = [100 * x["agreement"] for x in rs if x["agreement"] is not None]  # None: no verdict at all
         print(f"{side:6s}: critiques/s {spread([x['rate'] for x in rs])}; kept "
               f"{spread([100 * x['keep_rate'] for x in rs], '.1f')} %; agreement "
-              f"{spread([100 * (x['agreement'] or 0) for x in rs], '.1f')} %")
+              + (f"{spread(agreed, '.1f')} % in {len(agreed)} of {len(rs)} runs" if agreed else "- (no verdict)"))
     ratios = [s["rate"] / loc["rate"] for s, loc in zip(results["server"], results["local"])]
     print(f"server / local critiques per second: {spread(ratios, '.3f')}")
 

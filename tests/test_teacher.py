@@ -324,3 +324,28 @@ def test_server_killed_mid_run(tiny_server, formatted, tmp_path):
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert f"already done (skipped): {list(range(whole))}" in rerun.stdout and len(chunks_of(out)) == 6
     no_key_anywhere(rerun, tmp_path)
+
+
+def test_reference_mode_through_the_server(tiny_server, formatted, tmp_path):
+    """--show_reference: the teacher's prompt carries the reference answer; a critique that mentions the reference
+    is dropped; the SFT row's user turn is the critic's prompt, without the note."""
+    asked = {}
+
+    def replies(body, k):
+        prompt = body["messages"][-1]["content"]
+        i = int(prompt.split("What is ")[1].split(" +")[0])
+        asked[i] = prompt
+        label = "wrong" if i % 2 else "right"
+        return (f"The reference answer agrees. Conclusion: {label} [END]" if k == 0
+                else f"Working it out: {i} + 3 = {i + 3}.\n\nConclusion: {label} [END]")
+
+    out = tmp_path / "sft.jsonl"
+    with FaultProxy(tiny_server, replies=replies) as proxy:
+        r = run_cmd(teacher_cmd(formatted, out, "--server_url", proxy.url, "--api_key_env", SERVER_KEY_ENV,
+                                "--num_critiques", "2", "--show_reference", "--summary_json", tmp_path / "s.json"))
+    assert r.returncode == 0, r.stderr[-3000:]
+    summary = json.loads((tmp_path / "s.json").read_text())
+    assert summary["outcomes"] == {"mentions_reference": 12, "exact": 12} and summary["mode"] == "reference"
+    assert all(f"the reference answer to this question is {i + 3}." in asked[i] for i in range(12))
+    for row in jsonl(out) + jsonl(val_path(out)):
+        assert "reference" not in row["messages"][0]["content"] and row["sample_index"] == 1
