@@ -328,7 +328,8 @@ def test_server_killed_mid_run(tiny_server, formatted, tmp_path):
 
 def test_reference_mode_through_the_server(tiny_server, formatted, tmp_path):
     """--show_reference: the teacher's prompt carries the reference answer; a critique that mentions the reference
-    is dropped; the SFT row's user turn is the critic's prompt, without the note."""
+    is dropped; the SFT row's user turn is the critic's prompt, without the note. (The proxy sends the real server
+    a short prompt instead, and cans the critiques.)"""
     asked = {}
 
     def replies(body, k):
@@ -339,8 +340,11 @@ def test_reference_mode_through_the_server(tiny_server, formatted, tmp_path):
         return (f"The reference answer agrees. Conclusion: {label} [END]" if k == 0
                 else f"Working it out: {i} + 3 = {i + 3}.\n\nConclusion: {label} [END]")
 
+    def short(body):  # the note makes the prompt longer than the tiny model's 512 tokens of context
+        return {**body, "messages": [{"role": "user", "content": "Critique:"}]}
+
     out = tmp_path / "sft.jsonl"
-    with FaultProxy(tiny_server, replies=replies) as proxy:
+    with FaultProxy(tiny_server, replies=replies, forward=short) as proxy:
         r = run_cmd(teacher_cmd(formatted, out, "--server_url", proxy.url, "--api_key_env", SERVER_KEY_ENV,
                                 "--num_critiques", "2", "--show_reference", "--summary_json", tmp_path / "s.json"))
     assert r.returncode == 0, r.stderr[-3000:]
