@@ -152,14 +152,14 @@ class TestLocal:
         """Last of the class: the engine core process is killed with requests in flight."""
         import psutil
 
-        for request in prompts(4, Sampling(max_tokens=400)):
+        for request in prompts(16, Sampling(n=4, max_tokens=400)):  # 64 sequences: some are surely still running
             local.submit(request)
         core = [p for p in psutil.Process().children(recursive=True) if p.name().startswith("VLLM::EngineCor")]
         assert len(core) == 1
         core[0].kill()
         t0 = time.monotonic()
         with pytest.raises(BackendError) as e:
-            drive(local, (), 4, lambda c: None)
+            drive(local, (), 16, lambda c: None)
         one_line(e.value, "local vLLM engine", f"process {core[0].pid} exited with code")
         assert time.monotonic() - t0 < 10
         for again in (lambda: local.wait(1), lambda: local.submit(Request("late", prompt="What is 1 + 1?"))):

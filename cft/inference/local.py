@@ -49,6 +49,7 @@ class LocalBackend(Backend):
         self._keys: dict[str, object] = {}  # vLLM's request id -> the caller's key
         self._closed = False
         self._died: str | None = None
+        self._watcher: threading.Thread | None = None
         self._watch_engine_core()
 
     def _watch_engine_core(self) -> None:
@@ -65,10 +66,14 @@ class LocalBackend(Backend):
                 self._died = f"its engine core process {dead.pid} exited with code {dead.exitcode}"
                 core.outputs_queue.put_nowait(BackendError(self._died))  # wakes a step() waiting for output
 
-        threading.Thread(target=watch, name="cft-engine-watch", daemon=True).start()
+        self._watcher = threading.Thread(target=watch, name="cft-engine-watch", daemon=True)
+        self._watcher.start()
 
     def submit(self, request: Request) -> None:
         from vllm import SamplingParams
+
+        if self._died:  # enqueue on a dead engine would not fail: the request would wait forever
+            raise self._dead()
 
         s = request.sampling
         params = SamplingParams(n=s.n, temperature=s.temperature, top_p=s.top_p, max_tokens=s.max_tokens,
@@ -88,13 +93,18 @@ class LocalBackend(Backend):
     def wait(self, timeout: float | None = None) -> list[Completion]:
         deadline = None if timeout is None else time.monotonic() + timeout
         done: list[Completion] = []
+        if self._died:  # a step now would wait forever
+            raise self._dead()
         while self._keys and not done:
-            if self._died:  # a step now would wait forever
-                raise self._dead()
             try:
                 outputs = self._engine.step()
             except Exception as e:
-                raise self._dead(e) from None
+                if self._watcher is not None:  # vLLM saw the death first: let the watcher name the process
+                    self._watcher.join(2)
+                self._died = self._died or _one_line(e)
+                raise self._dead() from None
+            if self._died:
+                raise self._dead()
             for out in outputs:
                 if out.finished:
                     samples = [Sample(c.text, "length" if c.finish_reason == "length" else "stop",
