@@ -47,3 +47,4 @@ bench: venv
 	$(PY) bench/generation_overhead.py --enforce_eager
 	$(PY) bench/decontamination.py
 	$(PY) bench/fault_overhead.py
+	$(PY) bench/teacher_throughput.py

@@ -31,7 +31,7 @@ def main():
     for config in CONFIGS:
         parser.add_argument(f"--{config.flag}", default=None, metavar="PARQUET",
                             help=f"the training file of the '{config.name}' config (its _val twin is the validation "
-                                 f"split) (default: {config.train_file}, left out if absent)")
+                                 f"split) (default, when no file is given: {config.train_file}, left out if absent)")
     parser.add_argument("--summaries", default=str(paths.LOG_DIR), metavar="DIR",
                         help="folder of the run's summary_<step>.json files, which the card is written from")
     parser.add_argument("--output_dir", default=str(paths.DATA_DIR / "dataset"), help="the dataset folder")
@@ -56,8 +56,8 @@ def main():
     for item in built.items:
         labels = ", ".join(f"{label} {pct(n, item.rows)}" for label, n in item.labels.items())
         s.row(f"{item.config.name} {item.split}", f"{item.rows} rows ({labels})")
-    for config, path in built.left_out:
-        s.row(f"{config.name}", f"left out: no {path}")
+    for config, why in built.left_out:
+        s.row(f"{config.name}", f"left out: {why}")
     s.fact("configs", {c: {i.split: i.rows for i in built.items if i.config.name == c}
                        for c in dict.fromkeys(i.config.name for i in built.items)})
     s.row("data files", built.placement, key="placement")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole pipeline: step 0 (decontamination against the shipped evaluation sets), launch commands,
-# solution generation (here, or printed for the GPUs), merge, filter, critique rows, verl rows, the
-# dataset folder (card and manifest), and a summary. Interactive at a terminal; --yes (or no
+# solution generation (here, or printed for the GPUs), merge, filter, critique rows, verl rows, with a
+# teacher the SFT critiques (step 6), the dataset folder (card and manifest), and a summary. Interactive at a terminal; --yes (or no
 # terminal) runs unattended with the defaults. Each step's output is kept in <data_dir>/logs/ (vLLM's
 # own output in a log of its own); a failing step stops the run and names itself.
 set -uo pipefail
@@ -29,6 +29,10 @@ PATH_ITEMS=()      # MODEL=PATH, from --model_path (and --qwen25_path / --qwen3_
 ARGS_ITEMS=()      # MODEL=FLAGS, from --model_args (and --qwen25_args / --qwen3_args)
 DECONTAMINATE=1
 DECONTAM_EXTRA=()
+TEACHER_MODEL=""
+TEACHER_URL=""
+TEACHER_KEY_ENV=""
+TEACHER_EXTRA=()
 
 usage() {
   cat <<USAGE
@@ -59,6 +63,11 @@ usage: $0 [options] [-- flags for generate_solutions.py]
                         format_critique_data.py's, 0.05; 0: none)
   --license ID          the dataset's licence on its card, a Hub licence identifier (default: unknown;
                         see build_dataset.py --help)
+  --teacher_model PATH  run step 6 (create_critique_data.py) after step 5 with this teacher in a local vLLM
+                        engine; with --teacher_server_url, the name the server serves (--demo: the demo model)
+  --teacher_server_url URL  run step 6 with the teacher behind this OpenAI-compatible server
+  --teacher_api_key_env NAME  environment variable holding that server's API key
+  --teacher_args "..."  more create_critique_data.py flags, e.g. "--num_critiques 8 --tensor_parallel_size 8"
   --verbose             show vLLM's own output here (default: only in <data_dir>/logs/)
   --python PY           interpreter (default: \$PYTHON, else .venv/bin/python, else python3)
   --yes, -y             unattended: run missing chunks here, overwrite derived files
@@ -92,6 +101,10 @@ while [ $# -gt 0 ]; do
     --max_prompt_tokens) MAX_PROMPT_TOKENS=$2; shift 2 ;;
     --val_size) VAL_SIZE=$2; shift 2 ;;
     --license) LICENSE=$2; shift 2 ;;
+    --teacher_model) TEACHER_MODEL=$2; shift 2 ;;
+    --teacher_server_url) TEACHER_URL=$2; shift 2 ;;
+    --teacher_api_key_env) TEACHER_KEY_ENV=$2; shift 2 ;;
+    --teacher_args) read -r -a TEACHER_EXTRA <<< "$2"; shift 2 ;;
     --verbose) VERBOSE=1; shift ;;
     --python) PYTHON=$2; shift 2 ;;
     -y|--yes) YES=1; shift ;;
@@ -157,6 +170,13 @@ if [ "$DEMO" -eq 1 ]; then
   GEN_EXTRA=(--prompt_template fewshot-boxed --max_tokens 40 --max_model_len 1024 --dtype float32
              --enforce_eager "${GEN_EXTRA[@]}")
   ARGS_ITEMS=("qwen25=--temperature 0.7 --seed 0" "qwen3=--temperature 1.0 --seed 1" "${ARGS_ITEMS[@]}")
+  # step 6 with the same model as the teacher, on the first 12 rows of each split: two worked examples show
+  # it the verdict format (without them SmolLM2-135M writes none), short critiques, the same engine settings
+  if [ -z "$TEACHER_URL" ]; then
+    TEACHER_MODEL=${TEACHER_MODEL:-$DEMO_MODEL}
+    TEACHER_EXTRA=(--max_rows 12 --chunk_size 8 --format_examples --max_tokens 96 --temperature 0.8
+                   --max_model_len 2048 --dtype float32 --enforce_eager "${TEACHER_EXTRA[@]}")
+  fi
 fi
 
 [ -f "$INPUT_FILE" ] || { echo "error: input file $INPUT_FILE not found" >&2; exit 1; }
@@ -272,11 +292,25 @@ run_step critique "$PYTHON" "$here/generate_critique_data.py" --filtered_file "$
 run_step format "$PYTHON" "$here/format_critique_data.py" --critique_file "$DATA_DIR/deepscaler_critique.json" \
   --output_file "$DATA_DIR/deepscaler_critique_formatted.json" --overwrite "${val_args[@]}"
 
+# --- step 6, with a teacher: critiques checked against the labels, as SFT rows (its work chunks resume) ---
+dataset_args=(--rl_file "$DATA_DIR/deepscaler_critique_formatted.parquet")
+if [ -n "$TEACHER_MODEL" ] || [ -n "$TEACHER_URL" ]; then
+  teacher_args=()
+  [ -n "$TEACHER_MODEL" ] && teacher_args+=(--teacher_model "$TEACHER_MODEL")
+  [ -n "$TEACHER_URL" ] && teacher_args+=(--server_url "$TEACHER_URL")
+  [ -n "$TEACHER_KEY_ENV" ] && teacher_args+=(--api_key_env "$TEACHER_KEY_ENV")
+  [ "$VERBOSE" -eq 1 ] && teacher_args+=(--verbose)
+  run_step sft "$PYTHON" "$here/create_critique_data.py" \
+    --formatted_file "$DATA_DIR/deepscaler_critique_formatted.json" --output_file "$DATA_DIR/deepscaler_critique_sft.jsonl" \
+    --engine_log "$LOG_DIR/pipeline_sft.engine.log" "${teacher_args[@]}" "${TEACHER_EXTRA[@]}"
+  dataset_args+=(--sft_file "$DATA_DIR/deepscaler_critique_sft.parquet")
+fi
+
 # --- the dataset folder: step 5's files as datasets.load_dataset reads them, the card written from
 # this run's summaries (logs/summary_*.json), the manifest last ------------------------------------
 license_args=()
 [ -n "$LICENSE" ] && license_args+=(--license "$LICENSE")
-run_step dataset "$PYTHON" "$here/build_dataset.py" --rl_file "$DATA_DIR/deepscaler_critique_formatted.parquet" \
+run_step dataset "$PYTHON" "$here/build_dataset.py" "${dataset_args[@]}" \
   --summaries "$LOG_DIR" --output_dir "$DATA_DIR/dataset" --overwrite "${license_args[@]}"
 
 # --- summary ------------------------------------------------------------------------------------

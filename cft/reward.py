@@ -61,9 +61,15 @@ _VERDICT = re.compile(r"conclusion[\s*_]*:?[\s*_]*(right|wrong)\b(?![ \t]*/)", r
 _EXACT_END = re.compile(r"(?<![\w*_])Conclusion:[ \t]*(right|wrong)[ \t]*\[END\]\s*\Z")
 
 
+def find_verdicts(text: str) -> list[tuple[int, str]]:
+    """``(offset, verdict)`` of every verdict in ``text``, in order, as ``parse_verdict`` finds them (the offset
+    is where its ``Conclusion`` starts; step 6 rewrites a teacher's slipped ending from there)."""
+    return [(m.start(), m.group(1).lower()) for m in _VERDICT.finditer(text)]
+
+
 def parse_verdict(text: str) -> tuple[str, bool]:
     """``(verdict, exact_format)``: verdict is right, wrong, none or conflict."""
-    found = [m.group(1).lower() for m in _VERDICT.finditer(text)]
+    found = [verdict for _, verdict in find_verdicts(text)]
     if not found:
         return "none", False
     if len(set(found)) > 1:

@@ -66,3 +66,44 @@ def write_chunks(folder: Path, model: str, input_path: Path, correct_counts: lis
         write_results_file(path, meta, results)
         written.append(path)
     return written
+
+
+def write_formatted(folder: Path, n: int, val_size: float | int = 0.25) -> Path:
+    """Step 5's files (training and _val, JSON and parquet) for ``n`` critique rows: row i asks about
+    'What is i + 3?' with a solution that is right for even i (label right) and one too high for odd i; two rows
+    per problem, from two models. Returns the training JSON file."""
+    from cft.common.jsonio import write_json_list
+    from cft.critic.critique_rows import critique_prompt
+    from cft.critic.split import format_split
+
+    rows = []
+    for i in range(n):
+        answer = i + 3 + i % 2
+        question, solution = f"What is {i} + 3?", f"{i} + 3 = {answer}. The answer is \\boxed{{{answer}}}."
+        rows.append({"index": i // 2, "question": question, "solution": solution, "ground_truth": str(i + 3),
+                     "target": "wrong" if i % 2 else "right", "prompt": critique_prompt(question, solution),
+                     "source_model": ("qwen-2.5-math-7b", "qwen3-4b-base")[i % 2], "solution_index": i % 3,
+                     "extracted_answer": str(answer)})
+    folder.mkdir(parents=True, exist_ok=True)
+    write_json_list(folder / "critique.json", rows)
+    out = folder / "formatted.json"
+    format_split(folder / "critique.json", out, out.with_suffix(".parquet"), val_size)
+    return out
+
+
+def canned_critique(body: dict, k: int) -> str:
+    """What a teacher behind ``FaultProxy(replies=canned_critique)`` writes for choice ``k`` of a row of
+    ``write_formatted``: choice 0 the label in the exact format, choice 1 the label with a slipped ending (markdown
+    bold, no [END]), choice 2 and up the other verdict; for row 5 (labelled wrong) every choice says right, so the
+    row is doubted."""
+    import re
+
+    i = int(re.search(r"What is (\d+) \+ 3\?", body["messages"][-1]["content"]).group(1))
+    label, other = ("wrong", "right") if i % 2 else ("right", "wrong")
+    if i == 5:
+        return f"5 + 3 is 8, so the student is right (sample {k}).\n\nConclusion: right [END]"
+    if k == 0:
+        return f"{i} + 3 = {i + 3}; the student's answer is {label}.\n\nConclusion: {label} [END]"
+    if k == 1:
+        return f"Checking {i} + 3 again (sample {k}): the final answer is {label}.\n\n**Conclusion:** {label}"
+    return f"I think the answer is {other}.\n\nConclusion: {other} [END]"

@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 import httpx
+import orjson
 from aiohttp import ClientSession, web
 
 HOST = "127.0.0.1"
@@ -91,12 +92,18 @@ class FaultProxy:
     429 (with ``Retry-After: 1``), 500, 400 (a multi-line message), bad_json, empty (a 200 with no
     body), no_choices, few_choices (the real reply cut to one choice), drop (the connection closed
     unanswered), slow (``slow_s`` of silence, then the real reply). ``delay_s`` delays every POST;
-    ``owner`` replaces the ``owned_by`` of the models listed (a server that is not vLLM).
+    ``owner`` replaces the ``owned_by`` of the models listed (a server that is not vLLM). ``replies``, a
+    function ``(request body, choice index) -> text``, replaces the text of each choice of a real chat reply
+    (its finish_reason becomes ``stop``): what a model would have written, for the cases the tiny
+    random model cannot write (a critique with a verdict). ``forward``, a function ``(request body) -> body``,
+    changes what the real server is sent (a prompt cut to fit the tiny model's context); ``replies`` still
+    sees the body as it came.
     """
 
     def __init__(self, upstream: str, faults=(), *, delay_s: float = 0.0, slow_s: float = 3.0,
-                 owner: str | None = None, port: int = 0):
+                 owner: str | None = None, port: int = 0, replies=None, forward=None):
         self.upstream, self.delay_s, self.slow_s, self.owner, self.port = upstream, delay_s, slow_s, owner, port
+        self.replies, self.forward = replies, forward
         self.faults = collections.deque(faults)
         self.posts = 0  # POSTs received, faulty or not
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -128,13 +135,20 @@ class FaultProxy:
             request.transport.close()
             return web.Response()
         headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")}
+        sent = orjson.dumps(self.forward(orjson.loads(body))) if self.forward and request.method == "POST" else body
         async with self._session.request(request.method, self.upstream + request.path_qs, headers=headers,
-                                         data=body) as r:
+                                         data=sent) as r:
             data = await r.read()
             if fault == "few_choices":
                 reply = await r.json()
                 reply["choices"] = reply["choices"][:1]
                 return web.json_response(reply, status=r.status)
+            if self.replies and request.path == "/v1/chat/completions" and r.status == 200:
+                reply, asked = await r.json(), orjson.loads(body)
+                for choice in reply["choices"]:
+                    choice["message"]["content"] = self.replies(asked, choice["index"])
+                    choice["finish_reason"] = "stop"
+                return web.json_response(reply)
             if self.owner and request.path == "/v1/models" and r.status == 200:
                 reply = await r.json()
                 for model in reply["data"]:

@@ -282,25 +282,39 @@ def test_a_copy_where_the_filesystem_refuses_a_hard_link(run, tmp_path, monkeypa
     assert os.stat(train).st_ino != os.stat(run["parquet"]).st_ino
 
 
-def test_a_second_config_is_one_more_table_entry(run, tmp_path):
-    """Step 6's SFT rows will be one more entry of cft.dataset.configs.CONFIGS: here, a stand-in."""
-    from cft.dataset import build, configs
+def test_the_sft_config_beside_rl(run, tmp_path):
+    """Step 6's SFT rows are the second config (cft.dataset.configs.CONFIGS); an SFT file of no rows (a teacher
+    that kept nothing) is left out, since datasets cannot load a config of none."""
+    import pyarrow as pa
 
+    from cft.dataset import build
+    from cft.teacher.sft_rows import SCHEMA
+
+    row = {"messages": [{"role": "user", "content": "P"}, {"role": "assistant", "content": "Conclusion: right [END]"}],
+           "label": "right", "teacher_model": "t", "source_model": "m", "question_index": 0, "solution_index": 1,
+           "formatted_index": 0, "sample_index": 0, "split": "train", "verdict_format": "exact"}
     sft = tmp_path / "sft.parquet"
-    shutil.copyfile(run["parquet"], sft)
+    pq.write_table(pa.Table.from_pylist([row, {**row, "label": "wrong"}], schema=SCHEMA), sft)
     logs = tmp_path / "logs"
     shutil.copytree(run["logs"], logs)
-    (logs / "summary_sft.json").write_bytes(orjson.dumps({"step": "sft", "rows": run["format"]["rows"]}))
-    entry = configs.Config("sft", sft, step="sft", label="target", what="SFT rows (stand-in).", fields="as rl")
-    built = build.build(tmp_path / "dataset", {"rl": run["parquet"]}, logs, configs=configs.CONFIGS + (entry,))
+    (logs / "summary_sft.json").write_bytes(orjson.dumps({"step": "sft", "rows": 2, "teacher_model": "t",
+                                                          "agreement": 0.5, "kept": 2, "critiques_sampled": 8}))
+    built = build.build(tmp_path / "dataset", {"rl": run["parquet"], "sft": sft}, logs)
     assert built.prov.summaries  # both configs' summaries match their files
     ds = load(tmp_path / "dataset", "sft", tmp_path)
-    assert list(ds) == ["train"] and ds["train"].num_rows == run["format"]["rows"]
+    assert list(ds) == ["train"] and ds["train"].to_list() == [row, {**row, "label": "wrong"}]
     assert set(load(tmp_path / "dataset", "rl", tmp_path)) == {"train", "validation"}
     from huggingface_hub import DatasetCard
 
-    data = DatasetCard.load(tmp_path / "dataset/README.md").data.to_dict()
-    assert [c["config_name"] for c in data["configs"]] == ["rl", "sft"]
+    card = DatasetCard.load(tmp_path / "dataset/README.md")
+    assert [c["config_name"] for c in card.data.to_dict()["configs"]] == ["rl", "sft"]
+    assert "### Step 6: the teacher's critiques (`sft`)" in card.text and "labels (when it gave a verdict): 50.0%" \
+        in card.text
+    empty = tmp_path / "empty.parquet"
+    pq.write_table(pa.Table.from_pylist([], schema=SCHEMA), empty)
+    built = build.build(tmp_path / "dataset2", {"rl": run["parquet"], "sft": empty}, None)
+    assert [(c.name, why) for c, why in built.left_out] == [("sft", f"no rows in {empty}")]
+    assert {i.config.name for i in built.items} == {"rl"}
 
 
 def test_the_script_names_a_missing_input(tmp_path):

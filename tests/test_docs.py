@@ -17,7 +17,7 @@ SCRIPTS = sorted([*ROOT.glob("*.py"), *ROOT.glob("*.sh"), *(ROOT / "bench").glob
 SCRIPT = re.compile(r"(?<![\w/.-])((?:bench/)?[\w-]+\.(?:py|sh))\b|python -m (cft\.[\w.]+)")
 # commands of other tools: a flag after one of these on a line is that tool's
 FOREIGN = re.compile(r"(?<![\w/.-])(?:pip|sbatch|#SBATCH|huggingface-cli|hf upload|git|make|pytest|ruff|curl|"
-                     r"python -m (?:venv|vllm|verl|pip|pytest)|vllm serve|api_server)(?![\w-])")
+                     r"torchrun|swift sft|python -m (?:venv|vllm|verl|pip|pytest)|vllm serve|api_server)(?![\w-])")
 FLAG = re.compile(r"(?<![\w-])--([a-z][a-z0-9_]*)(?![a-z0-9_-])")  # ours use _, never -
 # sbatch options the Slurm section quotes from the generated scripts
 SLURM_OPTIONS = {"requeue", "signal"}

@@ -6,7 +6,7 @@ import sys
 
 import orjson
 import pyarrow.parquet as pq
-from conftest import ROOT
+from conftest import ROOT, SERVER_KEY, SERVER_KEY_ENV
 
 from cft.critic.critique_rows import critique_prompt
 from cft.curate.filter import decide
@@ -16,13 +16,15 @@ PROBLEMS = [{"problem": f"What is {a} + {b}?", "answer": str(a + b), "source": "
 SOL_KEYS = {"text", "extracted_answer", "correct", "grade", "finish_reason", "num_tokens"}
 
 
-def test_full_pipeline_unattended(tiny_model, tmp_path):
+def test_full_pipeline_unattended(tiny_model, tiny_server, tmp_path):
     data = tmp_path / "data"
     data.mkdir()
     (data / "deepscaler_train.json").write_bytes(orjson.dumps(PROBLEMS))
     cmd = [str(ROOT / "run_full_pipeline.sh"), "--yes", "--data_dir", str(data), "--chunk_size", "3",
            "--num_samples", "6", "--gpus", "2", "--qwen25_path", str(tiny_model), "--qwen3_path", str(tiny_model),
            "--qwen3_args", "--seed 1 --temperature 1.0", "--tokenizer", str(tiny_model), "--max_prompt_tokens", "4096",
+           "--teacher_server_url", tiny_server, "--teacher_api_key_env", SERVER_KEY_ENV,
+           "--teacher_args", "--num_critiques 2 --max_tokens 16",
            "--",
            "--prompt_template", "fewshot-boxed", "--max_tokens", "64", "--max_model_len", "512",
            "--enforce_eager", "--grading_workers", "1", "--dtype", "float32"]
@@ -87,6 +89,14 @@ def test_full_pipeline_unattended(tiny_model, tmp_path):
                                                                       if c["index"] not in held]
     assert [v["reward_model"]["ground_truth"] for v in val] == [c["target"] for c in critique if c["index"] in held]
 
+    # step 6: the tiny model's critiques are noise, so none is kept; every row was critiqued and audited
+    sft = orjson.loads((data / "logs" / "summary_sft.json").read_bytes())
+    assert sft["critiques_sampled"] == 2 * (len(formatted) + len(val)) and sft["rows"] == sft["kept"] == 0
+    assert sft["backend"]["backend"] == "server" and (data / "deepscaler_critique_sft.parquet").exists()
+    assert orjson.loads((data / "deepscaler_critique_sft_doubted.json").read_bytes()) == []
+    assert SERVER_KEY not in r.stdout + r.stderr
+    assert not [p for p in data.rglob("*") if p.is_file() and SERVER_KEY.encode() in p.read_bytes()]
+
     # the dataset folder: datasets reads it as it is; its card and manifest describe this run
     import datasets
 
@@ -100,7 +110,7 @@ def test_full_pipeline_unattended(tiny_model, tmp_path):
     assert "Graded as generated, grader version 2." in card and "0 of 6 problems were removed" in card
     manifest = orjson.loads((folder / "manifest.json").read_bytes())
     assert list(manifest["steps"]) == ["decontaminate", "generate_qwen25", "generate_qwen3", "merge", "filter",
-                                       "critique", "format"]
+                                       "critique", "format", "sft"]
     assert all(step["command"] for step in manifest["steps"].values())
     assert subprocess.run([sys.executable, str(ROOT / "build_dataset.py"), "--verify", str(folder)]).returncode == 0
 
@@ -124,6 +134,8 @@ def test_full_pipeline_unattended(tiny_model, tmp_path):
     assert re.search(rf"dataset +: {folder}: rl train {len(formatted)}, validation {len(val)} rows \(hard links\)",
                      printed) and f"build_dataset.py --verify {folder}" in printed
     assert steps["dataset"]["placement"] == "hard links"
+    assert re.search(r"teacher agreement +: - with the labels", printed)  # no verdict at all: no rate
+    assert re.search(r"SFT rows +: 0 training, 0 held out; kept 0 of", printed)
     # the label report (filter --analyze): verdicts per model, and where the report is
     assert "labels qwen25" in printed and "labels qwen3" in printed and "verdicts:" in printed
     assert "deepscaler_train_filter_label_report.md" in printed

@@ -5,7 +5,10 @@
 - steps 4 and 5 on solutions of realistic length (cft.fixtures.math500) with the prompt budget,
   loaded by verl's RLHFDataset through its dataset factory, with `filter_overlong_prompts` on and
   the tiny model's chat template: no row is dropped when the budget is `max_prompt_length`;
-- without the budget, verl drops exactly the rows whose prompt we count over it.
+- without the budget, verl drops exactly the rows whose prompt we count over it;
+- docs/training.md's SFT command (`verl.trainer.sft_trainer`) composes verl's own `sft_trainer_engine` config,
+  whose model, engine, optimizer, checkpoint and profiler configs build as verl's SFTTrainer builds them, and
+  verl's MultiTurnSFTDataset reads step 6's parquet files with that config, the loss on the critique alone.
 """
 
 import json
@@ -15,7 +18,7 @@ import sys
 import pyarrow.parquet as pq
 import pytest
 from conftest import ROOT
-from verl_command import compose_readme_config, readme_command
+from verl_command import SFT, compose_readme_config, readme_command
 
 from cft.common import paths
 from cft.critic.split import val_path
@@ -127,3 +130,41 @@ def test_without_the_budget_verl_drops_exactly_what_we_count_over(cfg, tiny_mode
     theirs = {row["extra_info"]["index"] for row in kept.dataframe}
     assert 0 < len(theirs) < len(rows)  # verl drops some here, silently
     assert theirs == ours
+
+
+def test_readme_sft_command_reads_step_6s_files(tiny_model, tiny_server, tmp_path):
+    """Step 6 through the real server, its critiques canned where the tiny model writes noise (see
+    tests/test_teacher.py), into a folder laid out as the doc's $PWD; then verl's own SFT config and dataset."""
+    from conftest import SERVER_KEY_ENV, run_cmd
+    from helpers import canned_critique, write_formatted
+    from omegaconf import OmegaConf
+    from servers import FaultProxy
+    from verl.utils.config import omega_conf_to_dataclass
+    from verl.utils.dataset.multiturn_sft_dataset import MultiTurnSFTDataset
+
+    formatted = write_formatted(tmp_path / "in", 12)
+    out = tmp_path / "cft_data" / paths.SFT_FILE.name
+    with FaultProxy(tiny_server, replies=canned_critique) as proxy:
+        r = run_cmd([sys.executable, str(ROOT / "create_critique_data.py"), "--formatted_file", str(formatted),
+                     "--output_file", str(out), "--server_url", proxy.url, "--api_key_env", SERVER_KEY_ENV,
+                     "--num_critiques", "2", "--max_tokens", "16"])
+    assert r.returncode == 0, r.stderr[-3000:]
+
+    cfg = compose_readme_config(tiny_model, root=tmp_path, command=SFT)
+    for arg in readme_command(SFT):  # each override landed where verl reads it
+        key, value = arg.split("=", 1)
+        got, value = OmegaConf.select(cfg, key, throw_on_missing=True), value.replace("$PWD", str(tmp_path))
+        if value != "$MODEL":
+            assert got == float(value) if isinstance(got, float) else str(got) == value, key
+    parquet = out.with_suffix(".parquet")
+    assert (cfg.data.train_files, cfg.data.val_files) == (str(parquet), str(val_path(parquet)))
+    model = omega_conf_to_dataclass(cfg.model)  # as verl's SFTTrainer._build_config does
+    for part in ("engine", "optim", "checkpoint", "profiler"):
+        omega_conf_to_dataclass(cfg[part])
+    for path in (cfg.data.train_files, cfg.data.val_files):
+        rows = pq.read_table(path).to_pylist()
+        dataset = MultiTurnSFTDataset(parquet_files=path, tokenizer=model.tokenizer, config=cfg.data)
+        assert rows and len(dataset) == len(rows)
+        item = dataset[0]
+        trained = model.tokenizer.decode(item["input_ids"][item["loss_mask"].bool()])
+        assert trained.startswith(rows[0]["messages"][1]["content"])  # the critique (and its end of turn)

@@ -5,7 +5,7 @@ fsync'ed and renamed over the final name, so a crash or ``kill -9`` leaves
 either the old file, no file, or the whole new file, never a torn one; a
 step with several outputs commits them as one (``atomic_files``).
 Lists are written one element per line (``[\\n{...},\\n{...}\\n]``): valid
-JSON that ``head`` and ``grep`` can also read.
+JSON that ``head`` and ``grep`` can also read. Step 6's SFT rows are JSON Lines (``write_jsonl``).
 """
 
 from __future__ import annotations
@@ -302,6 +302,17 @@ def write_rows(f: IO[bytes], rows: Iterable[Any], encoded: bool = False) -> int:
         f.write(row if encoded else dumps(row))
         n += 1
     f.write(b"\n]" if n else b"]")
+    return n
+
+
+def write_jsonl(f: IO[bytes], rows: Iterable[Any]) -> int:
+    """Write ``rows`` to ``f`` as JSON Lines (one object per line, each line ended; what SFT trainers read);
+    returns the count."""
+    n = 0
+    for row in rows:
+        f.write(dumps(row))
+        f.write(b"\n")
+        n += 1
     return n
 
 

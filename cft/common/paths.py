@@ -30,6 +30,7 @@ CLEAN_FILE = DATA_DIR / "deepscaler_train_clean.json"
 FILTERED_FILE = DATA_DIR / "deepscaler_train_filter.json"
 CRITIQUE_FILE = DATA_DIR / "deepscaler_critique.json"
 FORMATTED_FILE = DATA_DIR / "deepscaler_critique_formatted.json"
+SFT_FILE = DATA_DIR / "deepscaler_critique_sft.jsonl"
 LOG_DIR = DATA_DIR / "logs"
 
 

@@ -38,6 +38,7 @@ def to_verl(row: dict, position: int, split: str = "train") -> dict:
             "source_model": row["source_model"],
             "solution": row["solution"],
             "question_ground_truth": row["ground_truth"],
+            "solution_index": row.get("solution_index"),
         },
     }
 
@@ -51,7 +52,8 @@ SCHEMA = pa.schema([
     ("answer", _TEXT),
     ("target", _TEXT),
     ("extra_info", pa.struct([("split", _TEXT), ("index", pa.int64()), ("question_index", pa.int64()),
-                              ("source_model", _TEXT), ("solution", _TEXT), ("question_ground_truth", _TEXT)])),
+                              ("source_model", _TEXT), ("solution", _TEXT), ("question_ground_truth", _TEXT),
+                              ("solution_index", pa.int64())])),
 ])
 
 

@@ -28,25 +28,29 @@ class Built:
     items: list[SplitFile]
     prov: provenance.Provenance
     placement: str
-    left_out: list[tuple[Config, Path]]  # configs whose training file does not exist
+    left_out: list[tuple[Config, str]]  # configs not built, and why (no training file, or no rows in it)
 
 
 def choose(files: dict[str, str | os.PathLike | None], configs: tuple[Config, ...] = CONFIGS
-           ) -> tuple[list[SplitFile], list[tuple[Config, Path]]]:
+           ) -> tuple[list[SplitFile], list[tuple[Config, str]]]:
     """Each config's split files. ``files``: config name -> training file given (None: its default).
-    A config left at its default whose file does not exist is left out; one given explicitly must exist."""
+    When any file is given, only the configs given are built, and each must exist; when none is, every
+    config whose default file exists is built, and the others are left out."""
     items, left_out = [], []
+    explicit = any(files.get(config.name) for config in configs)
     for config in configs:
         given = files.get(config.name)
+        if explicit and not given:
+            continue
         train = Path(given) if given else config.train_file
         if not train.is_file():
             if given:
                 raise CftError(f"{train}: file not found (--{config.flag})")
-            left_out.append((config, train))
+            left_out.append((config, f"no {train}"))
             continue
         items += folder.split_files(config, train)
     if not items:
-        config, train = left_out[0]
+        config, train = configs[0], configs[0].train_file
         raise CftError(f"{train}: file not found: no data to build a dataset from (run step {config.step} "
                        f"first, or pass --{config.flag})")
     return items, left_out
@@ -60,6 +64,11 @@ def build(output: str | os.PathLike, files: dict[str, str | os.PathLike | None],
     folder.check_replaceable(output, overwrite)
     for item in items:
         folder.read_parquet_facts(item)
+    empty = [i for i in items if i.split == TRAIN and not i.rows]  # datasets cannot load a config of no rows
+    left_out += [(i.config, f"no rows in {i.source}") for i in empty]
+    items = [i for i in items if i.config not in {e.config for e in empty}]
+    if not items:
+        raise CftError(f"{empty[0].source}: holds no rows: no data to build a dataset from")
     checks = []
     for config in dict.fromkeys(item.config for item in items):
         rows = {item.split: item.rows for item in items if item.config == config}

@@ -83,7 +83,8 @@ def body(items: list[SplitFile], prov: Provenance, license: str | None, pretty_n
                "`manifest.json` with each step's command line) or from the solutions files' metadata.")
         yield ""
         for section in (input_section, decontamination_section, models_section, grading_section,
-                        labels_section, filter_section, draw_section, budget_section, split_section):
+                        labels_section, filter_section, draw_section, budget_section, split_section,
+                        teacher_section):
             yield from section(prov)
     yield from limitations_section(items, prov)
     yield from license_section(license)
@@ -397,6 +398,32 @@ def split_section(prov: Provenance) -> Iterable[str]:
     yield ""
 
 
+def teacher_section(prov: Provenance) -> Iterable[str]:
+    """Step 6, when it ran: the teacher, what it kept, and its agreement with the labels."""
+    s = prov.step("sft")
+    if s is None:
+        return
+    yield "### Step 6: the teacher's critiques (`sft`)"
+    yield ""
+    sampling = s.get("sampling") or {}
+    agreement = s.get("agreement")
+    yield (f"Teacher: `{s.get('teacher_model', 'not recorded')}`, {sampling.get('n', '?')} critiques per row "
+           f"(temperature {sampling.get('temperature', '?')}, at most {sampling.get('max_tokens', '?')} tokens), "
+           f"prompt mode `{s.get('mode', 'not recorded')}`. A critique was kept only where its verdict, read by "
+           "the reward's own parser, is the row's label; at most "
+           f"{s.get('keep_per_row', '?')} distinct critiques per row. Kept: {s.get('kept', '?')} of "
+           f"{s.get('critiques_sampled', '?')} sampled; endings rewritten to the exact format: "
+           f"{(s.get('outcomes') or {}).get('rewritten', 0)}.")
+    yield ""
+    yield ("The teacher's agreement with the labels (when it gave a verdict): "
+           + (f"{100 * agreement:.1f}%" if isinstance(agreement, float) else "not recorded") + "; by label: "
+           + (", ".join(f"{label} {100 * row['agreement']:.1f}%" for label, row in
+                        (s.get("agreement_by_label") or {}).items() if isinstance(row.get("agreement"), float))
+              or "not recorded")
+           + f". Rows where every critique contradicted the label: {s.get('doubted', 'not recorded')}.")
+    yield ""
+
+
 def limitations_section(items: list[SplitFile], prov: Provenance) -> Iterable[str]:
     yield "## Known limitations"
     yield ""
@@ -413,6 +440,9 @@ def limitations_section(items: list[SplitFile], prov: Provenance) -> Iterable[st
         yield "- Decontamination: not recorded or not done; the problems may include benchmark problems."
     yield ("- The solutions are model-generated (synthetic): they carry the style and the errors of the models "
            "that wrote them.")
+    if any(i.config.name == "sft" for i in items):
+        yield ("- The `sft` critiques are a teacher model's: each one's verdict agrees with the label, but its "
+               "reasoning was not checked, and it can reach the right verdict for a wrong reason.")
     val = [i for i in items if i.split == VALIDATION]
     if any(i.rows < 1000 for i in val):
         small = min(i.rows for i in val)

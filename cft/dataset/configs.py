@@ -3,11 +3,7 @@
 A config is what ``datasets.load_dataset(FOLDER, NAME)`` loads: here, a step's training file as
 the ``train`` split and its held-out twin (``<name>_val.parquet``, ``cft.critic.split.val_path``)
 as ``validation``, when it exists. ``build_dataset.py`` gets a ``--<name>_file`` flag per entry.
-Step 6's SFT rows join as one more entry, for example::
-
-    Config("sft", paths.DATA_DIR / "deepscaler_sft.parquet", step="sft", label="target",
-           what="SFT rows (step 6): the critique prompt and a teacher's critique ...")
-
+Step 6's SFT rows are the second entry, ``sft``,
 with ``step`` the name of its summary (``summary_<step>.json``), whose ``rows`` and ``val_rows``
 must match the files for the card to describe them with the run's summaries.
 """
@@ -44,5 +40,14 @@ CONFIGS: tuple[Config, ...] = (
         fields="`data_source` (`deepscaler_critique`), `prompt` (one user message: the critique prompt), "
                "`ability` (`critique`), `reward_model` (`{\"style\": \"rule\", \"ground_truth\": label}`), "
                "`answer` and `target` (the label), `extra_info` (`split`, `index`, `question_index`: the "
-               "problem's row in the input, `source_model`, `solution`, `question_ground_truth`)"),
+               "problem's row in the input, `source_model`, `solution`, `question_ground_truth`, `solution_index`)"),
+    Config(
+        "sft", paths.SFT_FILE.with_suffix(".parquet"), step="sft", label="label",
+        what="SFT rows for critique fine-tuning (step 6): the critique prompt as the user turn and a teacher "
+             "model's critique as the assistant turn, kept only where the critique's verdict is the row's label.",
+        fields="`messages` (the user turn: the critique prompt; the assistant turn: the critique, ending in "
+               "`Conclusion: right [END]` or `Conclusion: wrong [END]`), `label`, `teacher_model`, `source_model`, "
+               "`question_index` (the problem's row in the input), `solution_index`, `formatted_index` (the row "
+               "of the `rl` split it critiques), `sample_index`, `split`, `verdict_format` (`exact`, or "
+               "`rewritten`: a slipped ending rewritten to the exact one)"),
 )

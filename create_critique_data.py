@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""Step 6: critiques written by a teacher model, kept only where their verdict matches the label (SFT rows).
+
+Reads step 5's verl rows (--formatted_file and its _val twin, so SFT and RL share one split), asks
+a teacher for --num_critiques critiques of each row, and keeps at most --keep_per_row distinct ones
+whose verdict (read by cft/reward.py's parser) is the row's label, each ending exactly in
+'Conclusion: right [END]' or 'Conclusion: wrong [END]'. Writes SFT rows with a `messages` list
+(user: the critic's prompt, assistant: the critique) as JSON Lines and parquet, training and
+held-out, and a report of the rows where every critique contradicts the label (_doubted.json).
+
+The teacher is a local vLLM engine (--teacher_model PATH_OR_ID) or an OpenAI-compatible server
+(--server_url URL, --api_key_env NAME). Work is done in chunks of rows, each written atomically to
+<output>_work/ as it finishes; a rerun skips the finished chunks, and a killed run (even kill -9)
+leaves no process behind.
+
+    python create_critique_data.py --teacher_model /models/Qwen2.5-72B-Instruct --tensor_parallel_size 8
+    python create_critique_data.py --server_url http://127.0.0.1:8000 --api_key_env TEACHER_KEY
+"""
+
+if __name__ == "__main__":
+    from cft.common.reaper import mark_run
+
+    mark_run()  # re-executes this script once with a run marker its processes inherit (cft/common/reaper.py)
+
+import contextlib  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from cft.common import cli, paths  # noqa: E402
+from cft.common.errors import CftError  # noqa: E402
+from cft.generate.chunk_lock import ChunkLock, describe  # noqa: E402
+from cft.teacher import options  # noqa: E402
+from cft.teacher.inputs import read_inputs  # noqa: E402
+from cft.teacher.prompts import PROMPT_VERSION  # noqa: E402
+from cft.teacher.report import summary  # noqa: E402
+from cft.teacher.run import RunReport, run  # noqa: E402
+from cft.teacher.sft_rows import assemble, output_paths, write_outputs  # noqa: E402
+from cft.teacher.work import plan, run_record, work_dir  # noqa: E402
+
+
+def main():
+    p = cli.parser(__doc__)
+    options.add_arguments(p)
+    args = p.parse_args()
+    t0 = time.perf_counter()
+    options.check_flags(args)
+    inputs = read_inputs(args.formatted_file, args.max_rows, need_reference=args.show_reference)
+    sampling = options.sampling_of(args)
+
+    def work_plan(teacher_model: str):
+        return plan(inputs, args.output_file, run_record(inputs, args.chunk_size, args.max_rows, teacher_model,
+                                                         options.sampling_record(sampling), options.mode_of(args),
+                                                         PROMPT_VERSION), args.overwrite)
+
+    # the chunks already there, before any server or engine (a server's model name may need asking first)
+    work = work_plan(args.teacher_model) if args.teacher_model else None
+    folder = work_dir(args.output_file)
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = ChunkLock(folder / "run")
+    holder = lock.try_acquire()
+    if holder is not None:
+        raise CftError(f"{folder}: another process ({describe(holder)}) is working in this folder ({lock.path})")
+    backend_info, report = None, RunReport()
+    try:
+        with contextlib.ExitStack() as stack:
+            backend = None
+            if args.server_url and (work is None or work.todo):
+                from cft.inference import ServerBackend
+
+                backend = stack.enter_context(ServerBackend(args.server_url, api_key_env=args.api_key_env,
+                                                            model=args.teacher_model,
+                                                            timeout_s=args.server_timeout_s))
+                work = work or work_plan(backend.model)
+            print(f"{len(inputs.items)} rows ({inputs.count('train')} training, {inputs.count('val')} held out), "
+                  f"{len(work.chunks)} chunks of {args.chunk_size}; to do: {[c.chunk_id for c in work.todo]}, "
+                  f"already done (skipped): {work.skipped}", flush=True)
+            if work.todo and backend is None:
+                backend = stack.enter_context(local_backend(args))
+            if backend is not None:
+                backend_info = backend.describe()
+                report = run(work, backend, sampling, show_reference=args.show_reference,
+                             format_examples=args.format_examples,
+                             max_in_flight=options.max_in_flight(args, backend.capacity),
+                             server_seeds=args.server_seeds)
+        teacher_model = work.run["teacher_model"]
+        assembled = assemble(work, inputs, teacher_model, args.keep_per_row, args.keep_thinking, args.show_reference)
+        written = write_outputs(assembled, args.output_file)
+    finally:
+        lock.release()
+    s = summary(inputs=inputs, work=work, report=report, assembled=assembled, teacher_model=teacher_model,
+                backend=backend_info, written=written, doubted_file=output_paths(args.output_file)["doubted"],
+                keep_per_row=args.keep_per_row, keep_thinking=args.keep_thinking,
+                elapsed_s=time.perf_counter() - t0)
+    s.emit(args.summary_json)
+
+
+def local_backend(args):
+    """The in-process engine, its output routed to a log, with the reaper watching for this process's death."""
+    from cft.common.engine_log import route_engine_output
+    from cft.common.reaper import start_reaper
+
+    log = route_engine_output(Path(args.engine_log or paths.LOG_DIR / "engine_teacher.log"), args.verbose)
+    if log:
+        print(f"vLLM's own output: {log} (--verbose shows it here)", flush=True)
+    from cft.inference import LocalBackend
+
+    start_reaper()  # before any process of the run starts
+    return LocalBackend(args.teacher_model, seed=args.seed, max_model_len=args.max_model_len, dtype=args.dtype,
+                        enforce_eager=args.enforce_eager, tensor_parallel_size=args.tensor_parallel_size,
+                        gpu_memory_utilization=args.gpu_memory_utilization)
+
+
+if __name__ == "__main__":
+    cli.run(main)
