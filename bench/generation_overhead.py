@@ -44,20 +44,15 @@ import contextlib
 import json
 import os
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 from dataclasses import replace
 from pathlib import Path
 
-import httpx
-
 from cft.curate.eval_sets import MATH500
+from cft.fixtures.vllm_server import vllm_server
 from cft.inference import Backend
 
 PATHS = ("ceiling", "chunked", "drive", "loop", "server_bare", "server")
@@ -152,39 +147,6 @@ def idle_share(points, capacity: int, until: float) -> float:
     return 1.0 - filled / (capacity * (until - start))
 
 
-@contextlib.contextmanager
-def vllm_server(model: str, max_num_seqs: int, max_model_len: int, enforce_eager: bool, log: Path):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    cmd = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", model, "--host", "127.0.0.1",
-           "--port", str(port), "--max-model-len", str(max_model_len), "--max-num-seqs", str(max_num_seqs),
-           "--seed", "0", "--no-enable-chunked-prefill", "--max-num-batched-tokens", str(max_model_len),
-           *(["--enforce-eager"] if enforce_eager else [])]
-    env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": os.environ.get("VLLM_CPU_KVCACHE_SPACE", "2")}
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 600
-        while True:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{url}/v1/models", timeout=2).status_code == 200:
-                    break
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the vLLM server did not start; see {log}")
-            time.sleep(0.5)
-        yield url
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-
-
 def plot(traces: dict, capacity: int, path: Path, title: str) -> None:
     import matplotlib
 
@@ -271,8 +233,11 @@ def main() -> None:
     with contextlib.ExitStack() as stack:
         server = None
         if not args.no_server:
-            url = stack.enter_context(vllm_server(model_path, args.max_num_seqs, args.max_model_len,
-                                                  args.enforce_eager, work / "server.log"))
+            flags = ["--max-model-len", str(args.max_model_len), "--max-num-seqs", str(args.max_num_seqs), "--seed",
+                     "0", "--no-enable-chunked-prefill", "--max-num-batched-tokens", str(args.max_model_len),
+                     *(["--enforce-eager"] if args.enforce_eager else [])]
+            url = stack.enter_context(vllm_server(model_path, work / "server.log", flags,
+                                                  kv_cache_gib=int(os.environ.get("VLLM_CPU_KVCACHE_SPACE", "2"))))
             server = stack.enter_context(ServerBackend(url, timeout_s=60))
             run(plan(config(work / "warm"), log=quiet), server, pool=pool, log=quiet)  # warm-up, one pass
 

@@ -20,19 +20,13 @@ it); ``--model_path`` takes another.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
-
-import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 ENGINE = ("--max_model_len", "2048", "--dtype", "float32", "--enforce_eager")
@@ -64,34 +58,6 @@ def run_side(side: str, formatted: Path, out: Path, teacher: list[str], args) ->
             "agreement": s["agreement"], "critiques": s["critiques_generated"]}
 
 
-@contextlib.contextmanager
-def vllm_server(model: Path, log: Path, flags: tuple[str, ...]):
-    """vLLM's OpenAI server on a free port of 127.0.0.1, in its own process group; its URL. The group is
-    killed at the end."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    cmd = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(model), "--host", "127.0.0.1",
-           "--port", str(port), "--enforce-eager", *flags]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 600
-        while True:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{url}/v1/models", timeout=2).status_code == 200:
-                    break
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the vLLM server did not start; its log: {log}")
-            time.sleep(0.5)
-        yield url
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-
-
 def percent(value: float | None) -> str:
     return "- (no verdict)" if value is None else f"{100 * value:.1f}%"
 
@@ -109,13 +75,14 @@ def main() -> None:
     ap.add_argument("--max_tokens", type=int, default=96)
     args = ap.parse_args()
     from cft.fixtures.demo_model import ensure_demo_model
+    from cft.fixtures.vllm_server import vllm_server
 
     model = Path(args.model_path) if args.model_path else ensure_demo_model()
     os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")  # what the local backend sets, for the server too
     with tempfile.TemporaryDirectory(prefix="cft-bench-teacher-") as tmp:
         tmp = Path(tmp)
         formatted = make_rows(tmp / "input", args.rows)
-        server_flags = ("--max-model-len", "2048", "--dtype", "float32")
+        server_flags = ("--enforce-eager", "--max-model-len", "2048", "--dtype", "float32")
         with vllm_server(model, tmp / "server.log", server_flags) as url:
             sides = {"local": ["--teacher_model", str(model), *ENGINE], "server": ["--server_url", url]}
             results: dict[str, list[dict]] = {"local": [], "server": []}

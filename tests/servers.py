@@ -17,8 +17,6 @@ import argparse
 import asyncio
 import collections
 import contextlib
-import os
-import signal
 import socket
 import subprocess
 import sys
@@ -26,64 +24,21 @@ import threading
 import time
 from pathlib import Path
 
-import httpx
 import orjson
 from aiohttp import ClientSession, web
 
-HOST = "127.0.0.1"
+from cft.fixtures.vllm_server import HOST, free_port, kill_group
+from cft.fixtures.vllm_server import vllm_server as fixture_server
+
 FAULTS = ("429", "500", "400", "bad_json", "empty", "no_choices", "few_choices", "drop", "slow")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-def wait_for_models(url: str, headers: dict | None = None, proc: subprocess.Popen | None = None,
-                    timeout_s: float = 300.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{url}/v1/models", headers=headers, timeout=2).status_code == 200:
-                return
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"the server at {url} exited with {proc.returncode}")
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"no server at {url} after {timeout_s:.0f} s")
-        time.sleep(0.3)
-
-
-def kill_group(proc: subprocess.Popen, grace_s: float = 15.0) -> None:
-    """SIGTERM the process group of ``proc`` (started with start_new_session), SIGKILL it after ``grace_s``."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(grace_s)
-    except subprocess.TimeoutExpired:
-        pass
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)  # whatever of the group is left (engine core, workers)
-    proc.wait()
 
 
 @contextlib.contextmanager
 def vllm_server(model: Path, log: Path, api_key: str | None = None, extra: tuple[str, ...] = ()):
     """A vLLM OpenAI-compatible server on the tiny model; yields its base URL."""
-    port = free_port()
-    env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1"}
-    if api_key:
-        env["VLLM_API_KEY"] = api_key  # read by the server from its environment, not its command line
-    cmd = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(model), "--host", HOST,
-           "--port", str(port), "--enforce-eager", "--max-model-len", "512", *extra]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-    url = f"http://{HOST}:{port}"
-    try:
-        wait_for_models(url, {"Authorization": f"Bearer {api_key}"} if api_key else None, proc)
+    with fixture_server(model, log, ("--enforce-eager", "--max-model-len", "512", *extra), api_key=api_key,
+                        kv_cache_gib=1) as url:
         yield url
-    finally:
-        kill_group(proc)
 
 
 class FaultProxy:

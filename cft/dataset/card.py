@@ -11,7 +11,8 @@ default or a guess.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Callable, Iterable
 
 from cft.common.summary import pct
 from cft.critic.critique_rows import INSTRUCTION
@@ -146,6 +147,24 @@ def fields_section(items: list[SplitFile]) -> Iterable[str]:
 
 def not_recorded(step: str) -> str:
     return f"Not recorded (no summary of step `{step}` in this run's record)."
+
+
+def from_step(title: str, step: str):
+    """A section written from one step's summary: ``title``, then the body given the summary, or, where the
+    run's record has none, a line saying so."""
+    def wrap(body: Callable[[dict], Iterable[str]]) -> Callable[[Provenance], Iterable[str]]:
+        @functools.wraps(body)
+        def section(prov: Provenance) -> Iterable[str]:
+            yield title
+            yield ""
+            summary = prov.step(step)
+            if summary is None:
+                yield not_recorded(step)
+                yield ""
+            else:
+                yield from body(summary)
+        return section
+    return wrap
 
 
 def input_section(prov: Provenance) -> Iterable[str]:
@@ -289,14 +308,8 @@ def labels_section(prov: Provenance) -> Iterable[str]:
     yield ""
 
 
-def filter_section(prov: Provenance) -> Iterable[str]:
-    yield "### Step 3: which problems were kept"
-    yield ""
-    s = prov.step("filter")
-    if s is None:
-        yield not_recorded("filter")
-        yield ""
-        return
+@from_step("### Step 3: which problems were kept", "filter")
+def filter_section(s: dict) -> Iterable[str]:
     band = s.get("band")
     if band:
         where = "each model's" if band.get("per_model") else "the pooled"
@@ -313,14 +326,8 @@ def filter_section(prov: Provenance) -> Iterable[str]:
     yield ""
 
 
-def draw_section(prov: Provenance) -> Iterable[str]:
-    yield "### Step 4: the critique draw"
-    yield ""
-    s = prov.step("critique")
-    if s is None:
-        yield not_recorded("critique")
-        yield ""
-        return
+@from_step("### Step 4: the critique draw", "critique")
+def draw_section(s: dict) -> Iterable[str]:
     draw = s.get("draw")
     if draw:
         yield (f"Up to {draw.get('max_samples_per_question')} solutions per kept problem, drawn with seed "
@@ -342,14 +349,8 @@ def draw_section(prov: Provenance) -> Iterable[str]:
     yield ""
 
 
-def budget_section(prov: Provenance) -> Iterable[str]:
-    yield "### Step 4: the prompt budget"
-    yield ""
-    s = prov.step("critique")
-    if s is None:
-        yield not_recorded("critique")
-        yield ""
-        return
+@from_step("### Step 4: the prompt budget", "critique")
+def budget_section(s: dict) -> Iterable[str]:
     budget = s.get("max_prompt_tokens")
     lengths = s.get("prompt_lengths") or {}
     unit = lengths.get("unit", "characters")
@@ -381,14 +382,8 @@ def budget_section(prov: Provenance) -> Iterable[str]:
     yield ""
 
 
-def split_section(prov: Provenance) -> Iterable[str]:
-    yield "### Step 5: the held-out split"
-    yield ""
-    s = prov.step("format")
-    if s is None:
-        yield not_recorded("format")
-        yield ""
-        return
+@from_step("### Step 5: the held-out split", "format")
+def split_section(s: dict) -> Iterable[str]:
     size = s.get("val_size")
     how = (f"{size} of the problems" if isinstance(size, float) else f"{size} problems") if size else "none"
     problems = s.get("val_problems", 0)
