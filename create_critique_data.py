@@ -26,7 +26,7 @@ import contextlib  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from cft.common import cli, paths  # noqa: E402
+from cft.common import cli, jsonio, paths  # noqa: E402
 from cft.common.errors import CftError  # noqa: E402
 from cft.generate.chunk_lock import ChunkLock, describe  # noqa: E402
 from cft.teacher import options  # noqa: E402
@@ -62,6 +62,12 @@ def main():
         raise CftError(f"{folder}: another process ({describe(holder)}) is working in this folder ({lock.path})")
     backend_info, report = None, RunReport()
     try:
+        # this process is the one writer of the folder and of the outputs now: what a kill -9 left goes
+        leftovers = jsonio.remove_leftovers(folder, "chunk_*.json") + [
+            name for path in output_paths(args.output_file).values()
+            for name in jsonio.remove_leftovers(path.parent, path.name)]
+        if leftovers:
+            print(f"removed the temporary files a killed run left: {', '.join(leftovers)}", flush=True)
         with contextlib.ExitStack() as stack:
             backend = None
             if args.server_url and (work is None or work.todo):

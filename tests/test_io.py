@@ -15,6 +15,7 @@ from cft.common.jsonio import (
     open_results_file,
     read_json,
     read_json_list,
+    remove_leftovers,
     write_json_list,
     write_results_file,
 )
@@ -46,8 +47,13 @@ def test_kill_9_mid_write_leaves_no_torn_file(tmp_path):
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert not target.exists()  # killed mid-write: the final name never appeared
-    # ... and a leftover temp file, if any, is hidden and never read as output
-    assert all(p.name.startswith(".out.json.") for p in tmp_path.iterdir())
+    # ... and a leftover temp file, if any, is hidden and never read as output; the next writer removes it
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert all(n.startswith(".out.json.") and n.endswith(".tmp") for n in left)
+    (tmp_path / ".other.json.x.tmp").write_bytes(b"")  # another file's leftover stays
+    assert remove_leftovers(tmp_path, "out.json") == left
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".other.json.x.tmp"]
+    assert remove_leftovers(tmp_path, "*.json") == [".other.json.x.tmp"]
 
     # a completed write is whole and parses
     write_json_list(target, ({"i": i} for i in range(10)))

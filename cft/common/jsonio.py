@@ -281,6 +281,21 @@ class AtomicFiles:
                 os.unlink(tmp)
 
 
+def remove_leftovers(folder: str | os.PathLike, name: str) -> list[str]:
+    """Remove the hidden temporary files that atomic writes of ``folder/name`` left when their process was
+    killed with kill -9 (``.<name>.<random>.tmp``; ``name`` may be a glob such as ``chunk_*.json``). Call it
+    only while holding the lock that makes this process the one writer of those names. Returns the names
+    removed."""
+    removed = []
+    for tmp in sorted(Path(folder).glob(f".{name}.*.tmp")):
+        try:
+            tmp.unlink()
+            removed.append(tmp.name)
+        except FileNotFoundError:
+            pass
+    return removed
+
+
 def _fsync_dir(folder: Path) -> None:
     with contextlib.suppress(OSError):
         fd = os.open(folder, os.O_RDONLY)

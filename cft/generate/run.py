@@ -28,7 +28,7 @@ from tqdm import tqdm
 
 from cft.common.cli import say
 from cft.common.errors import CftError
-from cft.common.jsonio import write_results_file
+from cft.common.jsonio import remove_leftovers, write_results_file
 from cft.generate.backend import request_seed
 from cft.generate.chunk_lock import ChunkLock, describe
 from cft.generate.graceful_stop import GracefulStop, chunk_list
@@ -140,6 +140,11 @@ def _locked(plan_: Plan, job: ChunkJob, out: RunOutcome, log, stop: GracefulStop
             yield None
             if stop.requested:
                 return None
+    try:  # the chunk is this process's to write now: what a writer killed with kill -9 left goes
+        remove_leftovers(job.path.parent, job.path.name)
+    except OSError as e:
+        lock.release()
+        raise _cannot_write(plan_, job, job.path.parent, e) from None
     if job.path.exists():  # the holder (or a process that ran before us) may have finished it
         why = existing_matches(job.path, plan_.metadata(job))
         if why is None:
