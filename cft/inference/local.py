@@ -115,8 +115,8 @@ class LocalBackend(Backend):
                 break
         return done
 
-    def _dead(self, e: BaseException | None = None) -> BackendError:
-        return BackendError(f"local vLLM engine ({self.model_path}) failed: {self._died or _one_line(e)}")
+    def _dead(self) -> BackendError:
+        return BackendError(f"local vLLM engine ({self.model_path}) failed: {self._died}")
 
     @property
     def in_flight(self) -> int:
