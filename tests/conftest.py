@@ -3,6 +3,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -117,6 +118,35 @@ def kill_all(pids) -> None:
             pass
 
 
+def signal_once_written(proc, first: Path, sig: int = signal.SIGKILL, jitter_s: float = 0.0,
+                        timeout: float = 600) -> set[int]:
+    """Send ``sig`` to the main process of our run ``proc`` ``jitter_s`` seconds after the file ``first``
+    appears; the run's processes. A thread lists them while the run waits for that file, and they are listed
+    again right after the signal (by the run marker, which outlives re-parenting): the signal follows the file
+    by one poll and the jitter, not by a scan of /proc (up to 0.8 s on a loaded machine, where a CI run once
+    found every chunk done before the kill)."""
+    procs, stop = set(), threading.Event()
+
+    def watch():
+        while not stop.is_set():
+            procs.update(run_processes(proc.pid))
+            stop.wait(0.2)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    deadline = time.monotonic() + timeout
+    try:
+        while not first.exists():
+            assert proc.poll() is None, f"the run exited before writing {first.name}"
+            assert time.monotonic() < deadline, f"{first.name} not written in {timeout:.0f} s"
+            time.sleep(0.02)
+    finally:
+        stop.set()
+    time.sleep(jitter_s)
+    os.kill(proc.pid, sig)
+    watcher.join()
+    return procs | run_processes(proc.pid)
+
 def chunk_path(folder, cid, model="qwen-2.5-math-7b"):
     return Path(folder) / f"{model}_chunk_{cid:03d}.json"
 
@@ -126,18 +156,12 @@ def killed_then_resumed(tiny_model, gen_input, tmp_path_factory):
     """Run generation, kill -9 its main process (only) at a random moment after the first chunk lands,
     check that no process of the run outlives it by 10 s, then rerun to the end."""
     out = tmp_path_factory.mktemp("gen") / "solutions_qwen25"
-    proc = subprocess.Popen(gen_cmd(tiny_model, gen_input, out, "--max_tokens", "200"), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 600
-    while not chunk_path(out, 0).exists():
-        assert proc.poll() is None, "generation exited before writing a chunk"
-        assert time.monotonic() < deadline, "no chunk written in time"
-        time.sleep(0.02)
-    # a random moment after it, well before the last chunk (the 5 left take about 3.5 s here, and listing the
-    # run's processes below took up to 0.8 s on a loaded machine)
-    time.sleep(random.Random(os.environ.get("CFT_FAULT_SEED", "13")).uniform(0, 0.5))
-    procs = run_processes(proc.pid)
-    os.kill(proc.pid, signal.SIGKILL)
+    # one request in flight (a chunk is two): the 5 chunks after the first take about 5 s here, against 2.9 s
+    # with the default two; the rerun (the same command but for the scheduling) runs at the default
+    proc = subprocess.Popen(gen_cmd(tiny_model, gen_input, out, "--max_tokens", "200", "--max_in_flight", "1"),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    jitter = random.Random(os.environ.get("CFT_FAULT_SEED", "13")).uniform(0, 0.3)
+    procs = signal_once_written(proc, chunk_path(out, 0), signal.SIGKILL, jitter)
     proc.wait()
     gone_s, orphans = wait_gone(procs, timeout=10.0)
     kill_all(orphans)  # leave the machine clean even when the check fails

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from conftest import ROOT, chunk_path, gen_cmd, kill_all, run_cmd, run_processes, wait_gone
+from conftest import ROOT, chunk_path, gen_cmd, kill_all, run_cmd, run_processes, signal_once_written, wait_gone
 from helpers import write_chunks, write_input
 
 from cft.generate.chunk_lock import ChunkLock
@@ -404,15 +404,9 @@ def preempted_generation(tiny_model, gen_input, tmp_path_factory):
     was done, on a loaded 2-core CI machine it once reached the step while the last chunk was in flight.)"""
     out = tmp_path_factory.mktemp("gen_term") / "chunks"
     log = out.parent / "log.txt"
-    proc = subprocess.Popen(gen_cmd(tiny_model, gen_input, out, "--max_tokens", "200", "--term_grace_s", "60"),
-                            stdout=log.open("w"), stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 600
-    while not chunk_path(out, 0).exists():
-        assert proc.poll() is None, log.read_text()[-3000:]
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
-    procs = run_processes(proc.pid)
-    os.kill(proc.pid, signal.SIGTERM)
+    proc = subprocess.Popen(gen_cmd(tiny_model, gen_input, out, "--max_tokens", "200", "--term_grace_s", "60",
+                                    "--max_in_flight", "1"), stdout=log.open("w"), stderr=subprocess.STDOUT)
+    procs = signal_once_written(proc, chunk_path(out, 0), signal.SIGTERM)
     rc = proc.wait(timeout=120)
     gone_s, orphans = wait_gone(procs, timeout=10)
     kill_all(orphans)

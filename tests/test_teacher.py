@@ -22,7 +22,7 @@ import time
 import orjson
 import pyarrow.parquet as pq
 import pytest
-from conftest import ROOT, SERVER_KEY, SERVER_KEY_ENV, kill_all, run_cmd, run_processes, wait_gone
+from conftest import ROOT, SERVER_KEY, SERVER_KEY_ENV, kill_all, run_cmd, signal_once_written, wait_gone
 from helpers import canned_critique, write_formatted
 from servers import FaultProxy, proxy_process
 
@@ -175,15 +175,8 @@ def local_run(tiny_model, tmp_path_factory):
                       "--max_tokens", str(LOCAL_MAX_TOKENS), "--max_in_flight", "1", "--engine_log", d / "engine.log",
                       "--summary_json", d / "summary.json")
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    first = out.with_name("sft_work") / "chunk_000.json"
-    deadline = time.monotonic() + 600
-    while not first.exists():
-        assert proc.poll() is None, "the step exited before writing a chunk"
-        assert time.monotonic() < deadline, "no chunk written in time"
-        time.sleep(0.02)
-    time.sleep(random.Random(os.environ.get("CFT_FAULT_SEED", "13")).uniform(0, 0.3))
-    procs = run_processes(proc.pid)
-    os.kill(proc.pid, signal.SIGKILL)
+    jitter = random.Random(os.environ.get("CFT_FAULT_SEED", "13")).uniform(0, 0.3)
+    procs = signal_once_written(proc, out.with_name("sft_work") / "chunk_000.json", signal.SIGKILL, jitter)
     proc.wait()
     gone_s, orphans = wait_gone(procs, timeout=10.0)
     kill_all(orphans)
