@@ -23,7 +23,18 @@ from pathlib import Path
 
 import orjson
 import pytest
-from conftest import ROOT, chunk_path, gen_cmd, kill_all, run_cmd, run_processes, signal_once_written, wait_gone
+from conftest import (
+    ROOT,
+    chunk_path,
+    done_chunks,
+    gen_cmd,
+    kill_all,
+    lock_path,
+    run_cmd,
+    run_processes,
+    signalled_mid_run,
+    wait_gone,
+)
 from helpers import write_chunks, write_input
 
 from cft.generate.chunk_lock import ChunkLock
@@ -400,16 +411,16 @@ def test_two_processes_never_generate_one_chunk(concurrent_generation):
 
 @pytest.fixture(scope="session")
 def preempted_generation(tiny_model, gen_input, tmp_path_factory):
-    """SIGTERM (as Slurm sends before SIGKILL) once the first chunk is done, with a 60 s grace. (Sent once chunk 1
-    was done, on a loaded 2-core CI machine it once reached the step while the last chunk was in flight.)"""
-    out = tmp_path_factory.mktemp("gen_term") / "chunks"
-    log = out.parent / "log.txt"
-    proc = subprocess.Popen(gen_cmd(tiny_model, gen_input, out, "--max_tokens", "200", "--term_grace_s", "60",
-                                    "--max_in_flight", "1"), stdout=log.open("w"), stderr=subprocess.STDOUT)
-    procs = signal_once_written(proc, chunk_path(out, 0), signal.SIGTERM)
-    rc = proc.wait(timeout=120)
-    gone_s, orphans = wait_gone(procs, timeout=10)
-    kill_all(orphans)
+    """SIGTERM (as Slurm sends before SIGKILL) once the first chunk is done and before the last chunk's requests
+    go in, with a 60 s grace (again in a fresh folder if the chunks were all written at once: see
+    ``signalled_mid_run``)."""
+    base = tmp_path_factory.mktemp("gen_term")
+    out, proc, _, _, orphans, _ = signalled_mid_run(
+        lambda o: gen_cmd(tiny_model, gen_input, o, "--max_tokens", "200", "--term_grace_s", "60",
+                          "--max_in_flight", "1"),
+        lambda k: base / f"chunks{k or ''}", lambda o: chunk_path(o, 0), lambda o: lock_path(o, 5), done_chunks, 6,
+        signal.SIGTERM, log_of=lambda o: o.parent / f"log_{o.name}.txt")
+    rc, log = proc.returncode, out.parent / f"log_{out.name}.txt"
     plan = run_cmd(gen_cmd(tiny_model, gen_input, out, "--max_tokens", "200", "--dry_run"))
     return out, rc, log.read_text(), orphans, plan
 
