@@ -53,6 +53,9 @@ def gen_input(tmp_path_factory):
     return path
 
 
+GEN_CHUNKS = 6  # gen_input's 12 rows in gen_cmd's chunks of 2
+
+
 def gen_cmd(model_path, input_file, output_dir, *extra, model="qwen25"):
     """generate_solutions.py on the tiny model: 12 problems in 6 chunks of 2, 4 samples each."""
     return [sys.executable, str(ROOT / "generate_solutions.py"), "--model", model, "--model_path", str(model_path),
@@ -150,30 +153,36 @@ def signal_once_written(proc, first: Path, sig: int = signal.SIGKILL, jitter_s: 
     return procs | run_processes(proc.pid)
 
 
-def signalled_mid_run(cmd, folder_of, first, last, done_in, n_chunks, sig, jitter_s=0.0, log_of=None, attempts=3):
-    """Run ``cmd`` and signal it (``signal_once_written``) once its first chunk is written, until an attempt
-    leaves part of the run undone: ``done_in(folder)`` below ``n_chunks``. A chunk's file waits for
-    its grades, so on a loaded machine one slow grade can hold the first chunk's file back until the rest are
-    generated, then all are written at once and no moment of the run lies between them. Each attempt gets a
-    fresh folder (``folder_of(k)``; its output goes to ``log_of(folder)``, if given), and its processes are checked
-    like the last one's. Returns the folder, the process, the processes, the seconds until the last attempt's were
-    gone, those outliving their run by 10 s, and the attempts."""
-    all_orphans, all_procs = set(), set()
+def generation_signalled_mid_run(cmd, folder_of, sig: int, jitter_s: float = 0.0, log_of=None,
+                                 attempts: int = 3) -> dict:
+    """Run generation ``cmd(folder)`` (on ``gen_input``: ``GEN_CHUNKS`` chunks) and signal it once its first chunk
+    is written and before its last chunk's requests go in (``signal_once_written``), until an attempt leaves part
+    of the run undone. A chunk's file waits for its grades, so on a loaded machine one slow grade can hold the
+    first chunk's file back until the rest are generated; then all are written at once and no moment of the run
+    lies between them. Each attempt gets a fresh folder, ``folder_of(k)``, with its output in ``log_of(folder)``
+    if given. Returns the last attempt's folder, process, processes and the seconds until they were gone, and the
+    processes of every attempt that outlived their run by 10 s."""
+    orphans = set()
     for k in range(attempts):
         folder = folder_of(k)
-        out = log_of(folder).open("w") if log_of else subprocess.DEVNULL
-        proc = subprocess.Popen(cmd(folder), stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-        procs = signal_once_written(proc, first(folder), sig, jitter_s, last=last(folder))
+        log = log_of(folder).open("w") if log_of else subprocess.DEVNULL
         try:
-            proc.wait(timeout=120)
+            proc = subprocess.Popen(cmd(folder), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            procs = signal_once_written(proc, chunk_path(folder, 0), sig, jitter_s,
+                                        last=lock_path(folder, GEN_CHUNKS - 1))
+            try:
+                proc.wait(timeout=120)
+            finally:
+                gone_s, left = wait_gone(procs, timeout=10.0)
+                kill_all(left)  # leave the machine clean even when the check fails
+                orphans |= left
         finally:
-            gone_s, orphans = wait_gone(procs, timeout=10.0)
-            kill_all(orphans)  # leave the machine clean even when the check fails
-        all_orphans |= orphans
-        all_procs |= procs
-        if done_in(folder) < n_chunks:
+            if log_of:
+                log.close()
+        if len(list(folder.glob("*_chunk_*.json"))) < GEN_CHUNKS:
             break
-    return folder, proc, all_procs, gone_s, all_orphans, k + 1
+    return {"folder": folder, "proc": proc, "procs": procs, "gone_s": gone_s, "orphans": orphans}
+
 
 def chunk_path(folder, cid, model="qwen-2.5-math-7b"):
     return Path(folder) / f"{model}_chunk_{cid:03d}.json"
@@ -184,25 +193,21 @@ def lock_path(folder, cid, model="qwen-2.5-math-7b"):
     return Path(folder) / f".{model}_chunk_{cid:03d}.json.lock"
 
 
-def done_chunks(folder, model="qwen-2.5-math-7b") -> int:
-    return len(list(Path(folder).glob(f"{model}_chunk_*.json")))
-
-
 @pytest.fixture(scope="session")
 def killed_then_resumed(tiny_model, gen_input, tmp_path_factory):
     """Run generation, kill -9 its main process (only) at a random moment after the first chunk lands (again in
-    a fresh folder if the chunks were all written at once: see ``signalled_mid_run``), check that no process of
-    the run outlives it by 10 s, then rerun to the end."""
+    a fresh folder if the chunks were all written at once: see ``generation_signalled_mid_run``), check that no
+    process of the run outlives it by 10 s, then rerun to the end."""
     # one request in flight (a chunk is two): the 5 chunks after the first take about 5 s here, against 2.9 s
     # with the default two; the rerun (the same command but for the scheduling) runs at the default. The kill
     # comes before the last chunk's requests go in (its lock is taken first), whatever the jitter.
     base = tmp_path_factory.mktemp("gen")
     jitter = random.Random(os.environ.get("CFT_FAULT_SEED", "13")).uniform(0, 0.3)
-    out, _, procs, gone_s, orphans, attempts = signalled_mid_run(
+    run = generation_signalled_mid_run(
         lambda o: gen_cmd(tiny_model, gen_input, o, "--max_tokens", "200", "--max_in_flight", "1"),
-        lambda k: base / ("solutions_qwen25" if k == 0 else f"solutions_qwen25_try{k}"),
-        lambda o: chunk_path(o, 0), lambda o: lock_path(o, 5), done_chunks, 6, signal.SIGKILL, jitter)
+        lambda k: base / ("solutions_qwen25" if k == 0 else f"solutions_qwen25_try{k}"), signal.SIGKILL, jitter)
+    out = run["folder"]
     after_kill = {p.name: p.read_bytes() for p in out.iterdir()}
     rerun = run_cmd(gen_cmd(tiny_model, gen_input, out, "--max_tokens", "200"))
-    return {"out": out, "after_kill": after_kill, "rerun": rerun, "procs": procs, "gone_s": gone_s,
-            "orphans": orphans, "attempts": attempts}
+    return {"out": out, "after_kill": after_kill, "rerun": rerun, "procs": run["procs"], "gone_s": run["gone_s"],
+            "orphans": run["orphans"]}

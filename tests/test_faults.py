@@ -26,13 +26,11 @@ import pytest
 from conftest import (
     ROOT,
     chunk_path,
-    done_chunks,
     gen_cmd,
+    generation_signalled_mid_run,
     kill_all,
-    lock_path,
     run_cmd,
     run_processes,
-    signalled_mid_run,
     wait_gone,
 )
 from helpers import write_chunks, write_input
@@ -413,14 +411,14 @@ def test_two_processes_never_generate_one_chunk(concurrent_generation):
 def preempted_generation(tiny_model, gen_input, tmp_path_factory):
     """SIGTERM (as Slurm sends before SIGKILL) once the first chunk is done and before the last chunk's requests
     go in, with a 60 s grace (again in a fresh folder if the chunks were all written at once: see
-    ``signalled_mid_run``)."""
+    ``generation_signalled_mid_run``)."""
     base = tmp_path_factory.mktemp("gen_term")
-    out, proc, _, _, orphans, _ = signalled_mid_run(
+    run = generation_signalled_mid_run(
         lambda o: gen_cmd(tiny_model, gen_input, o, "--max_tokens", "200", "--term_grace_s", "60",
                           "--max_in_flight", "1"),
-        lambda k: base / f"chunks{k or ''}", lambda o: chunk_path(o, 0), lambda o: lock_path(o, 5), done_chunks, 6,
-        signal.SIGTERM, log_of=lambda o: o.parent / f"log_{o.name}.txt")
-    rc, log = proc.returncode, out.parent / f"log_{out.name}.txt"
+        lambda k: base / f"chunks{k or ''}", signal.SIGTERM, log_of=lambda o: o.parent / f"log_{o.name}.txt")
+    out, rc, orphans = run["folder"], run["proc"].returncode, run["orphans"]
+    log = out.parent / f"log_{out.name}.txt"
     plan = run_cmd(gen_cmd(tiny_model, gen_input, out, "--max_tokens", "200", "--dry_run"))
     return out, rc, log.read_text(), orphans, plan
 

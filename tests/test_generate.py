@@ -5,10 +5,10 @@ import sys
 
 import orjson
 import pytest
+from conftest import GEN_CHUNKS as N_CHUNKS
 from conftest import ROOT, chunk_path, gen_cmd, run_cmd
 
 MODEL = "qwen-2.5-math-7b"
-N_CHUNKS = 6
 
 
 def test_kill_9_then_rerun_leaves_every_chunk_whole_once(killed_then_resumed):
