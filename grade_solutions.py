@@ -28,6 +28,7 @@ from cft.grading import DEFAULT_TIMEOUT_S, GRADER_VERSION, grading_pool
 from cft.grading.disputes import ALL_SIGNALS, SIGNALS
 from cft.grading.label_report import LabelReport
 from cft.grading.regrade import RegradeStats, input_files, regrade_file
+from cft.inference.spec import BackendSpec, add_backend_arguments
 from cft.records.models import DEFAULT_MODELS, get_model
 
 
@@ -40,11 +41,9 @@ def main():
     p.add_argument("--signals", nargs="*", default=list(SIGNALS), choices=ALL_SIGNALS,
                    help="dispute signals to check (none: no disputes)")
     p.add_argument("--force", action="store_true", help="re-grade files already graded by this grader version")
-    p.add_argument("--judge_model", help="an LLM (local path or id) asked about the flagged verdicts, via vLLM")
-    p.add_argument("--judge_max_model_len", type=int, default=2048, help="the judge's context length")
-    p.add_argument("--judge_dtype", default="auto", help="the judge's dtype (float32 on CPUs without bf16)")
-    p.add_argument("--judge_enforce_eager", action="store_true", help="no CUDA graphs / torch.compile for the judge")
-    p.add_argument("--verbose", action="store_true", help="show the judge's vLLM output here, not in cft_data/logs/")
+    add_backend_arguments(p, "judge", defaults={"max_model_len": 2048}, title="the LLM judge", model_help=(
+        "an LLM (local path or hub id, run by vLLM; with --judge_server_url, the served name) asked about the "
+        "flagged verdicts"))
     p.add_argument("--report", default=str(paths.DATA_DIR / "label_report.md"), help="label report (Markdown)")
     p.add_argument("--seed", type=int, default=0, help="seed of the report's random sample")
     p.add_argument("--examples", type=int, default=10, help="changed verdicts to print")
@@ -60,17 +59,17 @@ def main():
         raise CftError(f"--workers must be at least 1, got {args.workers}")
     files = input_files(args.input_dir, args.input_file)
 
+    judge_spec = BackendSpec.from_args(args, "judge")
+    if judge_spec.kind == "server" and judge_spec.served_model_name is None:
+        judge_spec.served_model_name = judge_spec.model
+    asked = judge_spec.model or judge_spec.server_url
+    if asked:
+        judge_spec.check()
     judge = None
-    if args.judge_model:
-        from cft.common.engine_log import route_engine_output
+    if asked:
         from cft.grading.judge import Judge
 
-        log = route_engine_output(paths.LOG_DIR / "engine_judge.log", args.verbose)
-        if log:
-            print(f"vLLM's own output: {log} (--verbose shows it here)", flush=True)
-
-        judge = Judge(args.judge_model, max_model_len=args.judge_max_model_len, dtype=args.judge_dtype,
-                      enforce_eager=args.judge_enforce_eager, seed=args.seed)
+        judge = Judge(judge_spec, engine_log=paths.LOG_DIR / "engine_judge.log")
 
     stats, report = RegradeStats(), LabelReport(args.seed)
     t0 = time.perf_counter()

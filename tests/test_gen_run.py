@@ -16,11 +16,10 @@ import pytest
 from conftest import chunk_path
 
 from cft.common.errors import CftError
-from cft.generate.backend import request_seed
 from cft.generate.chunk_lock import ChunkLock
 from cft.generate.plan import RunConfig, plan
 from cft.generate.run import run, start_grading_pool
-from cft.inference import Backend, BackendError, Completion, Sample
+from cft.inference import Backend, BackendError, BackendSpec, Completion, Sample, request_seed
 from cft.records.models import get_model
 
 
@@ -76,8 +75,10 @@ def pool():
 
 
 def make_plan(tiny_model, gen_input, out, **kw):
-    config = RunConfig(spec=get_model("qwen25"), model_path=str(tiny_model), input_file=gen_input, output_dir=out,
-                       chunk_size=2, num_samples=2, max_tokens=16, max_model_len=512, max_in_flight=3, **kw)
+    backend = BackendSpec(model=str(tiny_model), max_model_len=512, max_in_flight=3, server_seeds=True,
+                          seed=kw.pop("seed", 0))
+    config = RunConfig(spec=get_model("qwen25"), backend=backend, input_file=gen_input, output_dir=out,
+                       chunk_size=2, num_samples=2, max_tokens=16, **kw)
     return plan(config, log=lambda m: None)
 
 

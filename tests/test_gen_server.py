@@ -18,7 +18,7 @@ import pytest
 from conftest import ROOT, SERVER_KEY, SERVER_KEY_ENV, chunk_path, gen_cmd, run_cmd
 from servers import FaultProxy, free_port, proxy_process
 
-from cft.generate.backend import request_seed
+from cft.inference import request_seed
 from cft.records.solutions import RUN_KEYS
 
 MODEL = "qwen-2.5-math-7b"
