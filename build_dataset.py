@@ -20,10 +20,10 @@ and TRL.
 import time
 
 from cft.common import cli, paths
-from cft.common.summary import Summary, pct
 from cft.dataset.build import build
 from cft.dataset.configs import CONFIGS
 from cft.dataset.manifest import verify
+from cft.dataset.report import dataset_summary
 
 
 def main():
@@ -52,29 +52,7 @@ def main():
     t0 = time.perf_counter()
     built = build(args.output_dir, {c.name: getattr(args, c.flag) for c in CONFIGS}, args.summaries,
                   args.license, args.pretty_name, args.overwrite)
-    s = Summary("dataset", "dataset folder")
-    for item in built.items:
-        labels = ", ".join(f"{label} {pct(n, item.rows)}" for label, n in item.labels.items())
-        s.row(f"{item.config.name} {item.split}", f"{item.rows} rows ({labels})")
-    for config, why in built.left_out:
-        s.row(f"{config.name}", f"left out: {why}")
-    s.fact("configs", {c: {i.split: i.rows for i in built.items if i.config.name == c}
-                       for c in dict.fromkeys(i.config.name for i in built.items)})
-    s.row("data files", built.placement, key="placement")
-    described = "the run's summaries" if built.prov.summaries else f"the files only ({built.prov.unused})"
-    s.row("card written from", described, key="described_from")
-    s.row("licence", args.license or "unknown (--license not given)", key="license", value=args.license)
-    splits = "; ".join(f"{c} " + ", ".join(f"{split} {n}" for split, n in v.items())
-                       for c, v in s.facts["configs"].items())
-    s.brief("dataset", f"{built.output}: {splits} rows ({built.placement})")
-    s.brief("check it", f"python build_dataset.py --verify {built.output}")
-    s.wrote(built.output / "README.md", "card", headline=False)
-    s.wrote(built.output / "manifest.json", "manifest", headline=False)
-    for item in built.items:
-        s.output(built.output / item.path)
-    s.fact("elapsed_s", round(time.perf_counter() - t0, 3))
-    s.row("time", f"{s.facts['elapsed_s']:.1f} s")
-    s.emit(args.summary_json)
+    dataset_summary(built, args.license, time.perf_counter() - t0).emit(args.summary_json)
 
 
 if __name__ == "__main__":

@@ -18,16 +18,15 @@ when the judge disagrees with the grader (or gives no clear answer).
 """
 
 import time
-from pathlib import Path
 
 from cft.common import cli, paths
 from cft.common.errors import CftError
-from cft.common.summary import Summary, pct
 from cft.common.workers import default_workers
-from cft.grading import DEFAULT_TIMEOUT_S, GRADER_VERSION, grading_pool
+from cft.grading import DEFAULT_TIMEOUT_S, grading_pool
 from cft.grading.disputes import ALL_SIGNALS, SIGNALS
 from cft.grading.label_report import LabelReport
 from cft.grading.regrade import RegradeStats, input_files, regrade_file
+from cft.grading.report import grade_summary
 from cft.inference.spec import BackendSpec, add_backend_arguments
 from cft.records.models import DEFAULT_MODELS, get_model
 
@@ -79,42 +78,7 @@ def main():
     elapsed = time.perf_counter() - t0
     report_path = report.write(args.report)
 
-    s = Summary("grade")
-    s.row("grader version", GRADER_VERSION, key="grader_version")
-    s.row("files re-graded", len(stats.files), key="files", value=stats.files)
-    s.row("files skipped (already current)", len(stats.skipped), key="skipped", value=stats.skipped)
-    s.row("problems", stats.problems, key="problems")
-    s.row("solutions", stats.solutions, key="solutions")
-    s.row("verdicts changed", pct(stats.changed, stats.solutions), key="changed", value=stats.changed, headline=True)
-    for (old, new), count in sorted(stats.changes.items(), key=lambda kv: -kv[1]):
-        if old != new:
-            s.row(f"  {old} -> {new}", count)
-    s.fact("changes", {f"{old}->{new}": c for (old, new), c in stats.changes.items() if old != new})
-    for ex in stats.examples[:args.examples]:
-        s.row(f"  e.g. {Path(ex['file']).name} #{ex['index']}.{ex['solution']}",
-              f"{ex['old']} -> {ex['new']}: {ex['old_answer']!r} -> {ex['new_answer']!r} "
-              f"(truth {ex['ground_truth']!r})")
-    s.fact("examples", stats.examples)
-    s.row("disputed", pct(stats.disputed_solutions, stats.solutions), key="disputed", value=stats.disputed_solutions,
-          headline=True)
-    for reason, count in stats.disputed.most_common():
-        s.row(f"  {reason}", count)
-    s.fact("disputed_by_reason", dict(stats.disputed))
-    if judge is not None:
-        per_k = 1000 * stats.judge_s / stats.judged if stats.judged else 0.0
-        s.row("judged", f"{stats.judged} in {stats.judge_s:.1f} s ({per_k:.1f} s per 1000): "
-              + ", ".join(f"{v} {c}" for v, c in stats.judge_verdicts.most_common()))
-    s.fact("judged", stats.judged).fact("judge_verdicts", dict(stats.judge_verdicts)).fact("judge_s", stats.judge_s)
-    for label, text in report.summary_rows():
-        s.row(label, text)
-    s.fact("labels", report.data())
-    s.wrote(report_path, "label report")
-    rate = stats.solutions / stats.grade_s if stats.grade_s else 0.0
-    s.row("time", f"{elapsed:.1f} s ({rate:.0f} solutions/s, {args.workers} workers)")
-    s.fact("grade_s", stats.grade_s).fact("elapsed_s", elapsed)
-    for path in stats.files:
-        s.output(path)
-    s.emit(args.summary_json)
+    grade_summary(stats, report, report_path, judge, args.examples, args.workers, elapsed).emit(args.summary_json)
 
 
 if __name__ == "__main__":

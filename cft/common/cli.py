@@ -50,7 +50,14 @@ def say(message: str) -> None:
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Keeps the docstring's layout and shows every flag's default."""
+    """Keeps the docstring's layout and shows each flag's default once: not where its help already says it, and
+    not an empty one (None, an off switch)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "default" in text or action.default in (None, False) or action.default is argparse.SUPPRESS:
+            return text
+        return super()._get_help_string(action)
 
 
 def parser(doc: str | None) -> argparse.ArgumentParser:
