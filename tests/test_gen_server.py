@@ -167,7 +167,7 @@ def killed_server(tiny_server, tiny_model, gen_input, tmp_path_factory):
     log = d / "run.log"
     with proxy_process(tiny_server, delay_s=0.3) as (url, proxy):
         cmd = server_cmd(tiny_model, gen_input, out, url, "--server_timeout_s", "3", "--summary_json",
-                         str(d / "summary.json"))
+                         str(d / "summary.json"), "--max_in_flight", "2")  # a chunk at a time: chunks left to do
         with log.open("w") as f:
             proc = subprocess.Popen(cmd, stdout=f, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 300
