@@ -26,9 +26,9 @@ if __name__ == "__main__":
 import contextlib  # noqa: E402
 import time  # noqa: E402
 
-from cft.common import cli, jsonio, paths  # noqa: E402
+from cft.common import cli, paths  # noqa: E402
 from cft.common.errors import CftError  # noqa: E402
-from cft.generate.chunk_lock import ChunkLock, describe  # noqa: E402
+from cft.common.workchunks import locked  # noqa: E402
 from cft.inference import open_backend  # noqa: E402
 from cft.teacher import options  # noqa: E402
 from cft.teacher.inputs import read_inputs  # noqa: E402
@@ -54,20 +54,9 @@ def main():
 
     # the chunks already there, before any server or engine (a server's model name may need asking first)
     work, seed_rule = work_plan(spec.model) if spec.model else (None, None)
-    folder = work_dir(args.output_file)
-    folder.mkdir(parents=True, exist_ok=True)
-    lock = ChunkLock(folder / "run")
-    holder = lock.try_acquire()
-    if holder is not None:
-        raise CftError(f"{folder}: another process ({describe(holder)}) is working in this folder ({lock.path})")
     backend_info, report = None, RunReport()
-    try:
-        # this process is the one writer of the folder and of the outputs now: what a kill -9 left goes
-        leftovers = jsonio.remove_leftovers(folder, "chunk_*.json") + [
-            name for path in output_paths(args.output_file).values()
-            for name in jsonio.remove_leftovers(path.parent, path.name)]
-        if leftovers:
-            print(f"removed the temporary files a killed run left: {', '.join(leftovers)}", flush=True)
+    with locked(work_dir(args.output_file), list(output_paths(args.output_file).values())):
+        # this process is the one writer of the folder and of the outputs now
         with contextlib.ExitStack() as stack:
             backend = None
             if spec.kind == "server" and (work is None or work.todo):
@@ -88,8 +77,6 @@ def main():
         teacher_model = work.run["teacher_model"]
         assembled = assemble(work, inputs, teacher_model, args.keep_per_row, args.keep_thinking, args.show_reference)
         written = write_outputs(assembled, args.output_file)
-    finally:
-        lock.release()
     s = summary(inputs=inputs, work=work, report=report, assembled=assembled, teacher_model=teacher_model,
                 backend=backend_info, written=written, doubted_file=output_paths(args.output_file)["doubted"],
                 keep_per_row=args.keep_per_row, keep_thinking=args.keep_thinking,

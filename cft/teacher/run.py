@@ -28,9 +28,9 @@ from dataclasses import replace as with_seed
 from tqdm import tqdm
 
 from cft.common.errors import CftError
+from cft.common.workchunks import Chunk, WorkPlan, stopped_message, write_chunk
 from cft.inference import Backend, BackendError, Completion, Request, Sampling, drive, request_seed
 from cft.teacher.prompts import teacher_messages
-from cft.teacher.work import Chunk, WorkPlan, whole_chunks, write_chunk
 
 
 @dataclass
@@ -95,10 +95,7 @@ def run(work: WorkPlan, backend: Backend, sampling: Sampling, *, show_reference:
               on_done)
     except BackendError as e:
         bar.close()
-        where = f"stopped at chunk {min(pending):03d}" if pending else "stopped"
-        whole = len(whole_chunks(work))
-        raise CftError(f"{e}; {where}: {whole} of {len(work.chunks)} chunks are whole in {work.folder} "
-                       "(rerun the same command to go on from there)") from None
+        raise CftError(stopped_message(e, list(pending), [work])) from None
     finally:
         report.generate_s = time.perf_counter() - t0
     bar.close()
