@@ -10,6 +10,10 @@ their rows go to <output>_val.json and _val.parquet (extra_info.split "val"), fo
 data.val_files. --val_size 0 writes the training files only (and, with --overwrite, removes the
 _val files of an earlier run, which would not belong with these).
 
+With --step_labels (label_steps.py's output), every labelled solution also becomes a process row
+(cft_data/deepscaler_process.jsonl and .parquet, and their _val twins for the held-out problems): TRL's
+stepwise supervision (prompt, completions, labels) and ProcessBench's format (problem, steps, label).
+
 All the files are written aside and renamed only once every one is whole: a failure (a full
 disk) leaves the previous files or none, never a mix.
 """
@@ -22,6 +26,7 @@ from cft.common.errors import CftError
 from cft.common.jsonio import refuse_overwrite
 from cft.critic.reports import format_summary
 from cft.critic.split import DEFAULT_VAL_SIZE, format_split, val_path, val_size_arg
+from cft.process.rows import ProcessRows
 
 
 def main():
@@ -34,6 +39,12 @@ def main():
                         help="problems held out for validation: a fraction below 1, or a count (0: none)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the held-out choice")
     parser.add_argument("--analyze", action="store_true", help="print label balance and prompt lengths")
+    parser.add_argument("--step_labels", default=None, metavar="FILE",
+                        help="label_steps.py's labels: also write the labelled solutions as process rows (TRL's "
+                             "stepwise supervision and ProcessBench's format), split as the verl rows")
+    parser.add_argument("--process_file", default=str(paths.PROCESS_FILE),
+                        help="with --step_labels, the process rows (JSON Lines; the .parquet and the _val twins "
+                             "go beside it)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
     cli.add_summary_json(parser)
     args = parser.parse_args()
@@ -47,11 +58,18 @@ def main():
     if not args.val_size and stale and not args.overwrite:
         raise CftError(f"{stale[0]}: held-out rows of an earlier run, which would not belong with these "
                        "(--val_size 0); pass --overwrite to remove them")
+    process = None
+    if args.step_labels:
+        if not Path(args.step_labels).is_file():
+            raise CftError(f"{args.step_labels}: file not found (label_steps.py's output, --step_labels)")
+        process = ProcessRows(args.step_labels, args.process_file, args.split)
+        for path in process.paths(args.val_size):
+            refuse_overwrite(path, args.overwrite)
     rows, val_rows, held = format_split(args.critique_file, args.output_file, parquet, args.val_size,
-                                        args.seed, args.split)
+                                        args.seed, args.split, also=process)
 
     format_summary(rows, val_rows, held, args.val_size, args.seed, args.analyze, outputs, stale,
-                   time.perf_counter() - t0).emit(args.summary_json)
+                   time.perf_counter() - t0, process).emit(args.summary_json)
 
 
 if __name__ == "__main__":

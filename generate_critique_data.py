@@ -13,14 +13,20 @@ from solutions whose critique prompt fits N tokens, counted as verl's RLHFDatase
 keeps every row. The summary shows what the budget removed, by label and model, and the label
 mix with and without it. Without a budget it shows the prompt lengths (tokens with
 --tokenizer, characters without) and how many rows exceed 1024, 2048 and 4096.
+
+With --step_labels (label_steps.py's output), a right solution whose steps hold a wrong one (lucky) is
+not drawn: it leaves the pool before the draw, so the balance holds with what is left. --keep_lucky
+draws it like any other, marked ("lucky": true); every row then says whether its solution is lucky.
 """
 import time
 
 from cft.common import cli, paths
+from cft.common.errors import CftError
 from cft.common.jsonio import refuse_overwrite
 from cft.critic.critique_rows import write_critique
 from cft.critic.prompt_budget import PromptCounter
 from cft.critic.reports import critique_summary
+from cft.process.labels import LuckyLabels
 from cft.records.models import add_register_flag, register_from_args
 
 
@@ -41,6 +47,10 @@ def main():
     parser.add_argument("--max_prompt_tokens", type=int, default=None,
                         help="draw only solutions whose critique prompt fits this many tokens "
                              "(verl's data.max_prompt_length; needs --tokenizer)")
+    parser.add_argument("--step_labels", default=None, metavar="FILE",
+                        help="label_steps.py's labels: right solutions with a wrong step (lucky) are not drawn")
+    parser.add_argument("--keep_lucky", action="store_true",
+                        help="with --step_labels, draw lucky solutions too, marked (lucky: true in their rows)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     add_register_flag(parser)
     cli.add_summary_json(parser)
@@ -49,12 +59,17 @@ def main():
     t0 = time.perf_counter()
     register_from_args(args)
     refuse_overwrite(args.output_file, args.overwrite)
+    if args.keep_lucky and not args.step_labels:
+        raise CftError("--keep_lucky needs --step_labels (the labels that say which solutions are lucky)")
+    step_labels = LuckyLabels(args.step_labels, args.keep_lucky) if args.step_labels else None
     counter = PromptCounter(args.tokenizer) if args.tokenizer else None
     n, stats = write_critique(args.filtered_file, args.output_file, args.max_samples_per_question, args.seed,
-                              args.include_truncated, args.include_disputed, counter, args.max_prompt_tokens)
+                              args.include_truncated, args.include_disputed, counter, args.max_prompt_tokens,
+                              step_labels)
 
     draw = {"max_samples_per_question": args.max_samples_per_question, "seed": args.seed,
-            "include_truncated": args.include_truncated, "include_disputed": args.include_disputed}
+            "include_truncated": args.include_truncated, "include_disputed": args.include_disputed,
+            "step_labels": args.step_labels, "keep_lucky": args.keep_lucky}
     critique_summary(n, stats, draw, args.tokenizer, args.max_prompt_tokens, args.analyze, args.output_file,
                      time.perf_counter() - t0).emit(args.summary_json)
 

@@ -31,6 +31,8 @@ FILTERED_FILE = DATA_DIR / "deepscaler_train_filter.json"
 CRITIQUE_FILE = DATA_DIR / "deepscaler_critique.json"
 FORMATTED_FILE = DATA_DIR / "deepscaler_critique_formatted.json"
 SFT_FILE = DATA_DIR / "deepscaler_critique_sft.jsonl"
+STEP_LABELS_FILE = DATA_DIR / "deepscaler_step_labels.json"
+PROCESS_FILE = DATA_DIR / "deepscaler_process.jsonl"
 LOG_DIR = DATA_DIR / "logs"
 
 

@@ -6,6 +6,10 @@ alternating between the models within each label, never the same solution
 twice (same model and sample, or the same text). Truncated solutions are
 skipped unless asked for. The draw is seeded per problem, so it does not
 depend on the order of the file.
+
+With step labels (``label_steps.py``, read by ``cft.process.labels``), a right solution whose steps
+hold a wrong one (lucky) leaves the pools before the draw, so the draw balances what is left just as it
+balances any problem: lucky right answers never become right rows, and the right/wrong balance holds.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
+from typing import Protocol
 
 from tqdm import tqdm
 
@@ -54,6 +59,17 @@ class CritiqueStats:
     prompt_lengths: list[int] = field(default_factory=list)  # of the rows drawn, in length_unit
     length_unit: str = "chars"
     unbudgeted: CritiqueStats | None = None  # the same draw without the prompt budget, for comparison
+    held_back_lucky: Counter = field(default_factory=Counter)  # model -> lucky right solutions held back
+    kept_lucky: Counter = field(default_factory=Counter)  # model -> lucky right solutions drawable (--keep_lucky)
+    unlabelled: Counter = field(default_factory=Counter)  # model -> usable solutions the step labels do not cover
+
+
+class StepLabels(Protocol):
+    """What step 4 asks of ``label_steps.py``'s labels (``cft.process.labels.LuckyLabels``)."""
+
+    def holds_back(self, index: int, model: str, solution_index: int, sol: dict, stats: CritiqueStats) -> bool: ...
+
+    def lucky(self, index: int, model: str, solution_index: int) -> bool | None: ...
 
 
 def _solution_fields(row: dict) -> list[str]:
@@ -83,21 +99,14 @@ def _fitting(candidates: list[tuple], question: str, fits: Callable[[list[str]],
     return [c for c, keep in zip(candidates, ok) if keep]
 
 
-def draw(row: dict, max_samples: int, seed: int, include_truncated: bool,
-         stats: CritiqueStats, include_disputed: bool = False,
-         fits: Callable[[list[str]], list[bool]] | None = None) -> list[dict]:
-    """The critique rows of one filtered problem (disputed solutions left out unless ``include_disputed``);
-    with ``fits`` (the prompt budget), drawn only from the solutions whose critique prompts it accepts."""
-    index = row.get("index")
-    question, truth = question_of(row), answer_of(row)
-    if question is None or truth is None or not isinstance(index, int):
-        raise CftError(f"filtered row {index}: no index, question or answer")
-    rng = random.Random(f"{seed}:{index}")
-    pools: dict[bool, list[list[tuple]]] = {True: [], False: []}
+def usable_solutions(row: dict, include_truncated: bool, include_disputed: bool, stats: CritiqueStats
+                     ) -> Iterator[tuple[str, list[tuple[int, dict]]]]:
+    """Per model of a filtered problem (its name), the ``(solution index, solution)`` pairs a draw may use:
+    truncated ones (unless ``include_truncated``), disputed ones (unless ``include_disputed``) and a text
+    already seen in the problem are left out and counted in ``stats``."""
     seen_texts: set[str] = set()
     for field_name in _solution_fields(row):
-        model = source_name(model_field_alias(field_name))
-        by_label: dict[bool, list[tuple]] = {True: [], False: []}
+        usable = []
         for i, sol in enumerate(row[field_name]):
             if sol.get("finish_reason") == "length" and not include_truncated:
                 stats.skipped_truncated += 1
@@ -111,6 +120,29 @@ def draw(row: dict, max_samples: int, seed: int, include_truncated: bool,
                 stats.skipped_duplicate += 1
                 continue
             seen_texts.add(key)
+            usable.append((i, sol))
+        yield source_name(model_field_alias(field_name)), usable
+
+
+def draw(row: dict, max_samples: int, seed: int, include_truncated: bool,
+         stats: CritiqueStats, include_disputed: bool = False,
+         fits: Callable[[list[str]], list[bool]] | None = None,
+         step_labels: StepLabels | None = None) -> list[dict]:
+    """The critique rows of one filtered problem (disputed solutions left out unless ``include_disputed``);
+    with ``fits`` (the prompt budget), drawn only from the solutions whose critique prompts it accepts; with
+    ``step_labels``, lucky right solutions are held back (or, with its ``keep_lucky``, drawn and marked), and
+    every row says whether its solution is lucky."""
+    index = row.get("index")
+    question, truth = question_of(row), answer_of(row)
+    if question is None or truth is None or not isinstance(index, int):
+        raise CftError(f"filtered row {index}: no index, question or answer")
+    rng = random.Random(f"{seed}:{index}")
+    pools: dict[bool, list[list[tuple]]] = {True: [], False: []}
+    for model, usable in usable_solutions(row, include_truncated, include_disputed, stats):
+        by_label: dict[bool, list[tuple]] = {True: [], False: []}
+        for i, sol in usable:
+            if step_labels is not None and step_labels.holds_back(index, model, i, sol, stats):
+                continue
             by_label[bool(sol.get("correct"))].append((model, i, sol))
         if fits is not None:
             by_label = {label: _fitting(items, question, fits, stats) for label, items in by_label.items()}
@@ -147,14 +179,15 @@ def draw(row: dict, max_samples: int, seed: int, include_truncated: bool,
             "source_model": model,
             "solution_index": solution_index,
             "extracted_answer": sol.get("extracted_answer"),
+            **({"lucky": step_labels.lucky(index, model, solution_index)} if step_labels is not None else {}),
         })
     return out
 
 
 def critique_rows(filtered: Iterable[dict], max_samples: int = 4, seed: int = 0,
                   include_truncated: bool = False, include_disputed: bool = False,
-                  counter: PromptCounter | None = None,
-                  max_prompt_tokens: int | None = None) -> tuple[Iterator[dict], CritiqueStats]:
+                  counter: PromptCounter | None = None, max_prompt_tokens: int | None = None,
+                  step_labels: StepLabels | None = None) -> tuple[Iterator[dict], CritiqueStats]:
     """The critique rows of every filtered problem, and their stats (complete once the rows are read).
 
     ``counter`` measures the rows' prompts (tokens as verl counts them; characters without it).
@@ -187,9 +220,10 @@ def critique_rows(filtered: Iterable[dict], max_samples: int = 4, seed: int = 0,
             for row_no, row in batch:
                 if not isinstance(row, dict):
                     raise CftError(f"filtered row {row_no}: expected an object")
-                drawn += draw(row, max_samples, seed, include_truncated, stats, include_disputed, fits)
+                drawn += draw(row, max_samples, seed, include_truncated, stats, include_disputed, fits, step_labels)
                 if stats.unbudgeted is not None:
-                    draw(row, max_samples, seed, include_truncated, stats.unbudgeted, include_disputed)
+                    draw(row, max_samples, seed, include_truncated, stats.unbudgeted, include_disputed,
+                         step_labels=step_labels)
             prompts = [r["prompt"] for r in drawn]
             stats.prompt_lengths.extend([counted[p] for p in prompts] if fits else measure.tokens(prompts))
             yield from drawn
@@ -209,9 +243,9 @@ def _candidate_prompts(row: object) -> Iterator[str]:
 
 def write_critique(filtered_file: str | Path, output_file: str | Path, max_samples: int = 4, seed: int = 0,
                    include_truncated: bool = False, include_disputed: bool = False,
-                   counter: PromptCounter | None = None,
-                   max_prompt_tokens: int | None = None) -> tuple[int, CritiqueStats]:
+                   counter: PromptCounter | None = None, max_prompt_tokens: int | None = None,
+                   step_labels: StepLabels | None = None) -> tuple[int, CritiqueStats]:
     """Step 4 from file to file; returns the row count and the stats."""
     rows, stats = critique_rows(iter_json_list(filtered_file, what="filtered problems"), max_samples, seed,
-                                include_truncated, include_disputed, counter, max_prompt_tokens)
+                                include_truncated, include_disputed, counter, max_prompt_tokens, step_labels)
     return write_json_list(output_file, rows), stats

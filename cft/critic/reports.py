@@ -27,6 +27,14 @@ def critique_summary(n: int, stats, draw: dict, tokenizer: str | None, max_promp
           value=stats.skipped_disputed)
     for reason, count in stats.skipped_disputed.most_common():
         s.row(f"  disputed: {reason}", count)
+    if draw.get("step_labels"):
+        held, kept, unlabelled = (sum(c.values()) for c in (stats.held_back_lucky, stats.kept_lucky, stats.unlabelled))
+        s.row("held back lucky", f"{held} right solutions with a wrong step (step labels)" if not draw["keep_lucky"]
+              else f"none: {kept} lucky right solutions drawable, marked (--keep_lucky)", key="held_back_lucky",
+              value=dict(stats.held_back_lucky), headline=True)
+        s.fact("kept_lucky", dict(stats.kept_lucky))
+        s.row("not step-labelled", f"{unlabelled} usable solutions the labels do not cover (drawn as before)",
+              key="unlabelled", value=dict(stats.unlabelled))
     per_problem = {f"{r}R/{w}W": c for (r, w), c in sorted(stats.per_problem.items())}
     s.fact("rows_per_problem", per_problem).fact("problems_without_rows", stats.no_rows)
     if analyze:
@@ -76,7 +84,7 @@ def budget_lines(s: Summary, stats, lengths: dict, budget: int | None) -> None:
 
 
 def format_summary(rows: list[dict], val_rows: list[dict], held, val_size, seed: int, analyze: bool,
-                   outputs: list[Path], stale: list[Path], elapsed_s: float) -> Summary:
+                   outputs: list[Path], stale: list[Path], elapsed_s: float, process=None) -> Summary:
     """Step 5's summary: the training rows and their labels, the held-out problems and rows, the files."""
     labels = Counter(r["answer"] for r in rows)
     s = Summary("format", "verl rows")
@@ -102,5 +110,20 @@ def format_summary(rows: list[dict], val_rows: list[dict], held, val_size, seed:
         s.wrote(path)
     for path in stale if not held else []:
         s.row("removed (an earlier run's)", path)
+    if process is not None:
+        process_lines(s, process)
     s.fact("elapsed_s", round(elapsed_s, 3))
     return s
+
+
+def process_lines(s: Summary, process) -> None:
+    """The process rows step 5 wrote with ``--step_labels`` (``cft.process.rows.ProcessRows``)."""
+    from cft.process.rows import label_counts
+
+    train, val = process.rows[process.split], process.rows["val"]
+    counts = label_counts(train + val)
+    s.row("process rows", f"{len(train)} training, {len(val)} held out: every step right {counts['-1']}, a wrong "
+          f"step {counts['wrong_step']} (from {process.labels_file})", headline=True)
+    s.fact("process_rows", len(train)).fact("process_val_rows", len(val)).fact("process_labels", counts)
+    for path in process.written:
+        s.wrote(path, headline=False)

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import argparse
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from cft.common.errors import CftError
-from cft.common.jsonio import atomic_files, iter_json_list
+from cft.common.jsonio import AtomicFiles, atomic_files, iter_json_list
 from cft.critic.verl_rows import format_rows, to_verl, write_verl
 
 DEFAULT_VAL_SIZE = 0.05
@@ -45,6 +45,15 @@ def val_path(path: str | Path) -> Path:
     """``x/name.json`` -> ``x/name_val.json`` (likewise for .parquet)."""
     path = Path(path)
     return path.with_name(f"{path.stem}_val{path.suffix}")
+
+
+def split_files(jsonl: str | Path) -> dict[str, Path]:
+    """A JSON Lines output's set: ``train_jsonl``, ``train_parquet`` and their ``_val`` twins (steps 5's process
+    rows and 6's SFT rows)."""
+    jsonl = Path(jsonl)
+    parquet = jsonl.with_suffix(".parquet")
+    return {"train_jsonl": jsonl, "train_parquet": parquet, "val_jsonl": val_path(jsonl),
+            "val_parquet": val_path(parquet)}
 
 
 def held_out(problems: set[int], val_size: float | int, seed: int) -> set[int]:
@@ -82,7 +91,8 @@ def problems_of(critique_file: str | Path) -> set[int]:
 
 
 def format_split(critique_file: str | Path, json_path: str | Path, parquet_path: str | Path,
-                 val_size: float | int, seed: int = 0, split: str = "train"
+                 val_size: float | int, seed: int = 0, split: str = "train",
+                 also: Callable[[AtomicFiles, set[int]], None] | None = None
                  ) -> tuple[list[dict], list[dict], set[int]]:
     """Step 5 with a held-out split: ``(train summary rows, val summary rows, held-out problems)``.
 
@@ -91,7 +101,8 @@ def format_split(critique_file: str | Path, json_path: str | Path, parquet_path:
     All four files are committed as one (``cft.common.jsonio.atomic_files``): a failure leaves
     the previous set or none. With no held-out problem (``val_size`` 0, or too few problems),
     the ``_val`` files are not written, and those of an earlier run are removed in the same
-    commit, so the training files never stand beside another run's held-out ones.
+    commit, so the training files never stand beside another run's held-out ones. ``also(files,
+    held_out_problems)`` writes more files split the same way into the same commit (the process rows).
     """
     val = held_out(problems_of(critique_file), val_size, seed) if val_size else set()
 
@@ -108,4 +119,6 @@ def format_split(critique_file: str | Path, json_path: str | Path, parquet_path:
             files.remove(val_path(json_path))
             files.remove(val_path(parquet_path))
         train_rows = write_verl(format_rows(side(False), split), json_path, parquet_path, files=files)
+        if also is not None:
+            also(files, val)
     return train_rows, val_rows, val

@@ -45,6 +45,7 @@ ROW_SHAPE: dict = {
         "solution": (_TEXT, _field("solution")),
         "question_ground_truth": (_TEXT, _field("ground_truth")),
         "solution_index": (_INT, _field("solution_index")),
+        "lucky": (pa.bool_(), _field("lucky")),
     },
 }
 

@@ -72,7 +72,7 @@ def build(output: str | os.PathLike, files: dict[str, str | os.PathLike | None],
     checks = []
     for config in dict.fromkeys(item.config for item in items):
         rows = {item.split: item.rows for item in items if item.config == config}
-        checks.append((config.step, rows[TRAIN], rows.get(VALIDATION, 0)))
+        checks.append((config.step, rows[TRAIN], rows.get(VALIDATION, 0), config.counts))
     prov = provenance.gather(summaries, checks)
     name = pretty_name or default_name(prov)
 

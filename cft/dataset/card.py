@@ -19,6 +19,7 @@ from cft.critic.critique_rows import INSTRUCTION
 from cft.dataset.configs import TRAIN, VALIDATION
 from cft.dataset.folder import SplitFile
 from cft.dataset.provenance import Provenance, get
+from cft.process.facts import FACTS, STEP
 
 TASK_CATEGORIES = ["text-generation"]
 TAGS = ["math", "critique", "verifier", "synthetic", "reinforcement-learning", "verl", "cft"]
@@ -84,8 +85,8 @@ def body(items: list[SplitFile], prov: Provenance, license: str | None, pretty_n
                "`manifest.json` with each step's command line) or from the solutions files' metadata.")
         yield ""
         for section in (input_section, decontamination_section, models_section, grading_section,
-                        labels_section, filter_section, draw_section, budget_section, split_section,
-                        teacher_section):
+                        labels_section, filter_section, step_labels_section, draw_section, budget_section,
+                        split_section, teacher_section):
             yield from section(prov)
     yield from limitations_section(items, prov)
     yield from license_section(license)
@@ -105,11 +106,14 @@ def splits_section(items: list[SplitFile]) -> Iterable[str]:
     yield "| config | split | file | rows | right | wrong |"
     yield "|---|---|---|---:|---:|---:|"
     for item in items:
-        right, wrong = item.labels.get("right", 0), item.labels.get("wrong", 0)
+        right = item.labels.get(item.config.right_value, 0)
+        wrong = sum(item.labels.values()) - right
         yield f"| `{item.config.name}` | {item.split} | `{item.path}` | {item.rows} | {pct(right, item.rows)} | " \
               f"{pct(wrong, item.rows)} |"
     yield ""
-    yield "Rows and labels are counted in the files themselves."
+    yield "Rows and labels are counted in the files themselves." + "".join(
+        f" For `{c.name}`, *right* is {c.label_words[0]} and *wrong* {c.label_words[1]}."
+        for c in dict.fromkeys(item.config for item in items) if c.label_words != ("right", "wrong"))
     yield ""
     names = list(dict.fromkeys(item.config.name for item in items))
     for name in names:
@@ -393,6 +397,56 @@ def split_section(s: dict) -> Iterable[str]:
     yield ""
 
 
+def step_labels_section(prov: Provenance) -> Iterable[str]:
+    """The step labels, when they ran: the signals, the rule, the lucky share and where lucky solutions went."""
+    s = prov.step(STEP)
+    if s is None:
+        return
+    settings = s.get(FACTS.SETTINGS) or {}
+    signals = s.get(FACTS.SIGNALS) or []
+    yield "### Step labels: which step went wrong (`label_steps.py`)"
+    yield ""
+    how = []
+    if "teacher" in signals:
+        how.append(f"a teacher, `{s.get(FACTS.TEACHER, 'not recorded')}`, named the earliest wrong step "
+                   f"({settings.get('num_verdicts', '?')} verdicts per solution, voted)")
+    if "rollouts" in signals:
+        models = ", ".join(f"`{m}`" for m in dict.fromkeys((s.get(FACTS.COMPLETERS) or {}).values()))
+        how.append(f"a completer ({models or 'not recorded'}) continued the problem from the solution's first steps, "
+                   f"{settings.get('rollouts', '?')} times per prefix, and a {settings.get('search', '?')} search "
+                   "found the first prefix from which no continuation reached the reference answer")
+    yield (f"Each solution was cut into steps ({settings.get('splitter', '?')}); " + "; ".join(how) + ". "
+           + ("A step label was kept where both signals agree. " if len(signals) == 2 else "")
+           + f"A solution graded right with a wrong step is *lucky* (rule `{s.get(FACTS.RULE, '?')}`).")
+    yield ""
+    right, lucky, share = s.get(FACTS.RIGHT), s.get(FACTS.LUCKY), s.get(FACTS.SHARE)
+    yield (f"Lucky right answers: {lucky} of {right} right solutions"
+           + (f" ({100 * share:.1f}%)" if isinstance(share, float) else "") + ".")
+    draw = get(prov.step("critique"), "draw", default={}) or {}
+    held = get(prov.step("critique"), "held_back_lucky", default={}) or {}
+    if draw.get("step_labels") and draw.get("keep_lucky"):
+        yield ("Step 4 drew them like any other solution (`--keep_lucky`): their rows are marked "
+               "(`extra_info.lucky` in `rl`, `lucky` in `sft`).")
+    elif draw.get("step_labels"):
+        yield (f"Step 4 held them back ({sum(held.values()) if isinstance(held, dict) else held} of the solutions it "
+               "could draw), so no `rl` or `sft` row is a lucky right answer, and the right/wrong balance was drawn "
+               "from what was left.")
+    else:
+        yield "Step 4 did not read these labels: lucky right answers may be among the `right` rows."
+    yield ""
+    for table, rows in (s.get(FACTS.BY) or {}).items():
+        yield f"| {table.replace('_', ' ')} | right solutions | lucky | share |"
+        yield "|---|---:|---:|---:|"
+        for key, v in rows.items():
+            yield f"| {key} | {v.get('right')} | {v.get('lucky')} | {100 * v.get('share', 0):.1f}% |"
+        yield ""
+    kept = s.get(FACTS.RIGHT_BY_RULE) or {}
+    if kept:
+        yield ("Right solutions each lucky rule leaves: " + ", ".join(f"`{rule}` {n}" for rule, n in kept.items())
+               + f" (of {right}).")
+        yield ""
+
+
 def teacher_section(prov: Provenance) -> Iterable[str]:
     """Step 6, when it ran: the teacher, what it kept, and its agreement with the labels."""
     s = prov.step("sft")
@@ -422,9 +476,16 @@ def teacher_section(prov: Provenance) -> Iterable[str]:
 def limitations_section(items: list[SplitFile], prov: Provenance) -> Iterable[str]:
     yield "## Known limitations"
     yield ""
-    yield ("- A label checks only the final answer against the ground truth, not the reasoning: a solution "
-           "that reaches the right answer by wrong steps is labelled `right`, and a right answer in a form the "
-           "grader cannot read is labelled `wrong`.")
+    steps = prov.step(STEP)
+    if steps is None:
+        yield ("- A label checks only the final answer against the ground truth, not the reasoning: a solution "
+               "that reaches the right answer by wrong steps is labelled `right`, and a right answer in a form the "
+               "grader cannot read is labelled `wrong`.")
+    else:
+        yield ("- A label checks the final answer against the ground truth; the step labels keep the right answers "
+               "reached by wrong steps that they found out of `rl` and `sft`, but they come from a teacher model "
+               "and completions, not a person, and find only some: completions often recover from a wrong step. A "
+               "right answer in a form the grader cannot read is labelled `wrong`.")
     yield "- The ground truth is the input's; an error in it becomes a wrong label."
     yield "- No person reviewed the solutions or the labels."
     step0 = prov.step("decontaminate")

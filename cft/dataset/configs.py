@@ -5,7 +5,9 @@ the ``train`` split and its held-out twin (``<name>_val.parquet``, ``cft.critic.
 as ``validation``, when it exists. ``build_dataset.py`` gets a ``--<name>_file`` flag per entry.
 Step 6's SFT rows are the second entry, ``sft``,
 with ``step`` the name of its summary (``summary_<step>.json``), whose ``rows`` and ``val_rows``
-must match the files for the card to describe them with the run's summaries.
+(``counts``) must match the files for the card to describe them with the run's summaries. The step
+labels' process rows are the third, ``process``: step 5 writes them (``--step_labels``), so its
+summary counts them (``process_rows``, ``process_val_rows``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ class Config:
     label: str  # the column holding each row's right/wrong label
     what: str  # one sentence for the card: what a row is, what it is for
     fields: str  # the row's fields, for the card (docs/file-formats.md has the whole contract)
+    counts: tuple[str, str] = ("rows", "val_rows")  # the step summary's facts that count its training, held-out rows
+    right_value: str = "right"  # the label column's value of a right row (every other value: wrong)
+    label_words: tuple[str, str] = ("right", "wrong")  # what the card's table calls the two
 
     @property
     def flag(self) -> str:
@@ -49,5 +54,19 @@ CONFIGS: tuple[Config, ...] = (
                "`Conclusion: right [END]` or `Conclusion: wrong [END]`), `label`, `teacher_model`, `source_model`, "
                "`question_index` (the problem's row in the input), `solution_index`, `formatted_index` (the row "
                "of the `rl` split it critiques), `sample_index`, `split`, `verdict_format` (`exact`, or "
-               "`rewritten`: a slipped ending rewritten to the exact one)"),
+               "`rewritten`: a slipped ending rewritten to the exact one), `lucky` (true only for a lucky solution "
+               "kept on purpose: step 4's `--keep_lucky`)"),
+    Config(
+        "process", paths.PROCESS_FILE.with_suffix(".parquet"), step="format", label="label",
+        counts=("process_rows", "process_val_rows"), right_value="-1", label_words=("every step right", "a wrong step"),
+        what="step labels (`label_steps.py`, written by step 5): each labelled solution cut into steps, with its "
+             "earliest wrong step, found where a teacher's verdicts and Monte Carlo completions agree; in TRL's "
+             "stepwise-supervision format (its PRM trainer) and ProcessBench's (for evaluation).",
+        fields="`prompt` (the problem), `completions` (the steps up to and including the first wrong one), `labels` "
+               "(one bool per completion), `id`, `generator`, `problem`, `steps` (every step), "
+               "`final_answer_correct`, `label` (the earliest wrong step, from 0; -1 when every step is right), "
+               "`question_index`, `source_model`, `solution_index`, `grade`, `lucky` (graded right, with a wrong "
+               "step), `signals` and `status` (which signals made the label), `teacher_vote`, `teacher_margin`, "
+               "`teacher_verdicts`, `rollout_first_error`, `rollout_prefixes`, `rollout_reached`, "
+               "`rollouts_per_prefix`, `split`"),
 )

@@ -24,7 +24,7 @@ import orjson
 from cft.common.jsonio import note, open_results_file
 
 # the order of the pipeline; other steps (re-grading, later steps) follow in name order
-STEP_ORDER = ("decontaminate", "generate", "merge", "grade", "filter", "critique", "format", "sft")
+STEP_ORDER = ("decontaminate", "generate", "merge", "grade", "filter", "step_labels", "critique", "format", "sft")
 OWN_STEP = "dataset"  # this builder's own summary, never an input
 
 
@@ -69,16 +69,17 @@ def read_summaries(folder: str | os.PathLike | None) -> dict[str, dict]:
     return dict(sorted(found.items(), key=lambda item: _rank(item[0])))
 
 
-def mismatch(summaries: dict[str, dict], step: str, train_rows: int, val_rows: int) -> str | None:
+def mismatch(summaries: dict[str, dict], step: str, train_rows: int, val_rows: int,
+             keys: tuple[str, str] = ("rows", "val_rows")) -> str | None:
     """Why ``step``'s summary does not describe files of ``train_rows`` and ``val_rows`` rows (None: it does,
-    or there is none)."""
+    or there is none); ``keys``: the summary's facts that count them."""
     summary = summaries.get(step)
     if summary is None:
         return None
-    recorded = (summary.get("rows"), summary.get("val_rows", 0))
+    recorded = (summary.get(keys[0]), summary.get(keys[1], 0))
     if recorded != (train_rows, val_rows):
-        return (f"summary_{step}.json counts {recorded[0]} training and {recorded[1]} held-out rows, the files "
-                f"hold {train_rows} and {val_rows}: the summaries are of another run")
+        return (f"summary_{step}.json counts {recorded[0]} training and {recorded[1]} held-out rows ({keys[0]}), the "
+                f"files hold {train_rows} and {val_rows}: the summaries are of another run")
     return None
 
 
@@ -101,17 +102,18 @@ def solutions_metadata(summaries: dict[str, dict]) -> list[dict]:
     return found
 
 
-def gather(folder: str | os.PathLike | None, checks: list[tuple[str, int, int]]) -> Provenance:
+def gather(folder: str | os.PathLike | None, checks: list[tuple]) -> Provenance:
     """The run's record, if its summaries describe these files: ``checks`` holds, per config, its
-    step and the training and held-out rows its files hold."""
+    step, the training and held-out rows its files hold, and (optionally) the summary's facts that count them."""
     summaries = read_summaries(folder)
     prov = Provenance(Path(folder) if folder else None)
     if not summaries:
         prov.unused = f"no step summaries in {folder}" if folder else "no step summaries given"
         return prov
-    reasons = [r for step, train, val in checks if (r := mismatch(summaries, step, train, val))]
-    if not reasons and not any(step in summaries for step, _, _ in checks):
-        reasons = [" and ".join(f"summary_{step}.json" for step, _, _ in checks) + f" missing from {folder}, so "
+    reasons = [r for step, *counted in checks if (r := mismatch(summaries, step, *counted))]
+    if not reasons and not any(check[0] in summaries for check in checks):
+        reasons = [" and ".join(dict.fromkeys(f"summary_{check[0]}.json" for check in checks))
+                   + f" missing from {folder}, so "
                    "nothing ties the summaries there to these files"]
     if reasons:
         prov.unused = reasons[0]

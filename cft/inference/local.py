@@ -134,6 +134,18 @@ class LocalBackend(Backend):
         return {"backend": "local", "model": self.model_path, "seed": self.seed, "per_request_seeds": False,
                 "max_num_seqs": self.capacity}
 
+    def prefix_cache(self) -> dict | None:
+        """Tokens looked up in vLLM's prefix cache and found there, from its counters (``vllm:prefix_cache_*``, of
+        this process's engines), when the engine keeps stats (``disable_log_stats=False``), else None."""
+        if not getattr(self._engine, "log_stats", False):
+            return None
+        totals = {"queries": 0, "hits": 0}
+        for metric in self._llm.get_metrics():
+            key = {"vllm:prefix_cache_queries": "queries", "vllm:prefix_cache_hits": "hits"}.get(metric.name)
+            if key is not None:
+                totals[key] += int(metric.value)
+        return totals
+
     def close(self) -> None:
         if not self._closed:
             self._closed = True

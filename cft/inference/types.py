@@ -96,6 +96,11 @@ class Backend(ABC):
     def describe(self) -> dict:
         """What a chunk's metadata records about the backend (never a credential)."""
 
+    def prefix_cache(self) -> dict | None:
+        """``{"queries": tokens looked up, "hits": tokens found}`` in the engine's prefix cache so far, where the
+        backend can tell (a local engine whose stats are on); None elsewhere."""
+        return None
+
     @abstractmethod
     def close(self) -> None:
         """Drop what is in flight and release the engine or connections; safe to call twice."""

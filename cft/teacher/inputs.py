@@ -35,6 +35,7 @@ class Item:
     source_model: str | None
     solution_index: int | None  # optional in step 5's rows (files of earlier versions lack it)
     ground_truth: str | None  # the problem's reference answer (--show_reference)
+    lucky: bool | None = None  # a right answer with a wrong step (step labels; kept by step 4's --keep_lucky)
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ def to_item(row, path: Path, row_number: int, split: str, position: int) -> Item
                 prompt=content, label=label, question_index=extra.get("question_index"),
                 source_model=extra.get("source_model"), solution_index=extra.get("solution_index"),
                 ground_truth=None if extra.get("question_ground_truth") is None
-                else str(extra["question_ground_truth"]))
+                else str(extra["question_ground_truth"]), lucky=extra.get("lucky"))
 
 
 def read_inputs(formatted_file: str | Path, max_rows: int | None = None, need_reference: bool = False) -> Inputs:

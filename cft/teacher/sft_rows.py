@@ -9,7 +9,10 @@ order they were sampled. A row is::
                   {"role": "assistant", "content": <the critique>}],
      "label": "right" | "wrong", "teacher_model": str, "source_model": str, "question_index": int,
      "solution_index": int | null, "formatted_index": int, "sample_index": int, "split": "train" | "val",
-     "verdict_format": "exact" | "rewritten"}
+     "verdict_format": "exact" | "rewritten", "lucky": bool | null}
+
+``lucky`` is step 5's ``extra_info.lucky``: true only for a right answer with a wrong step that step 4 drew
+because it was asked to (``--keep_lucky``); by default such solutions never reach step 5.
 
 ``messages`` is what verl's ``MultiTurnSFTDataset`` reads (``data.messages_key=messages``), TRL's
 conversational format, and the ``messages`` layout of LLaMA-Factory's sharegpt-style and ms-swift's
@@ -27,17 +30,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from cft.common.errors import CftError
 from cft.common.jsonio import atomic_files, write_jsonl, write_rows
-from cft.critic.split import val_path
+from cft.common.parquet import write_parquet
+from cft.critic.split import split_files
 from cft.teacher.audit import Audit
 from cft.teacher.inputs import TRAIN_SPLIT, Inputs
 from cft.teacher.verdicts import check, distinct_key
 from cft.teacher.work import WorkPlan, read_chunk
 
-BATCH_ROWS = 8192  # parquet row group
 _TEXT = pa.string()
 SCHEMA = pa.schema([
     ("messages", pa.list_(pa.struct([("role", _TEXT), ("content", _TEXT)]))),
@@ -50,15 +51,14 @@ SCHEMA = pa.schema([
     ("sample_index", pa.int64()),
     ("split", _TEXT),
     ("verdict_format", _TEXT),
+    ("lucky", pa.bool_()),
 ])
 
 
 def output_paths(output_file: str | Path) -> dict[str, Path]:
     """Every file of the set: train/val JSONL and parquet, and the doubted report."""
     jsonl = Path(output_file)
-    parquet = jsonl.with_suffix(".parquet")
-    return {"train_jsonl": jsonl, "train_parquet": parquet, "val_jsonl": val_path(jsonl),
-            "val_parquet": val_path(parquet), "doubted": jsonl.with_name(f"{jsonl.stem}_doubted.json")}
+    return {**split_files(jsonl), "doubted": jsonl.with_name(f"{jsonl.stem}_doubted.json")}
 
 
 @dataclass
@@ -106,18 +106,9 @@ def assemble(work: WorkPlan, inputs: Inputs, teacher_model: str, keep_per_row: i
                     "label": item.label, "teacher_model": teacher_model, "source_model": item.source_model,
                     "question_index": item.question_index, "solution_index": item.solution_index,
                     "formatted_index": item.formatted_index, "sample_index": k, "split": item.split,
-                    "verdict_format": c.outcome})
+                    "verdict_format": c.outcome, "lucky": item.lucky})
             out.rows_covered[item.split] += bool(seen)
     return out
-
-
-def _parquet(f, rows: list[dict], what: str) -> None:
-    try:
-        with pq.ParquetWriter(f, SCHEMA) as writer:
-            for start in range(0, max(len(rows), 1), BATCH_ROWS):
-                writer.write_table(pa.Table.from_pylist(rows[start:start + BATCH_ROWS], schema=SCHEMA))
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as e:
-        raise CftError(f"{what}: cannot be stored in parquet ({e})") from None
 
 
 def write_outputs(assembled: Assembled, output_file: str | Path) -> list[Path]:
@@ -133,7 +124,7 @@ def write_outputs(assembled: Assembled, output_file: str | Path) -> list[Path]:
                 files.remove(parquet)
                 continue
             write_jsonl(files.open(jsonl), rows)
-            _parquet(files.open(parquet), rows, f"{split} SFT rows")
+            write_parquet(files.open(parquet), rows, SCHEMA, f"{split} SFT rows")
             written += [jsonl, parquet]
         f = files.open(paths["doubted"])
         write_rows(f, assembled.audit.doubted)
