@@ -292,7 +292,7 @@ def test_the_sft_config_beside_rl(run, tmp_path):
 
     row = {"messages": [{"role": "user", "content": "P"}, {"role": "assistant", "content": "Conclusion: right [END]"}],
            "label": "right", "teacher_model": "t", "source_model": "m", "question_index": 0, "solution_index": 1,
-           "formatted_index": 0, "sample_index": 0, "split": "train", "verdict_format": "exact"}
+           "formatted_index": 0, "sample_index": 0, "split": "train", "verdict_format": "exact", "lucky": None}
     sft = tmp_path / "sft.parquet"
     pq.write_table(pa.Table.from_pylist([row, {**row, "label": "wrong"}], schema=SCHEMA), sft)
     logs = tmp_path / "logs"

@@ -26,7 +26,8 @@ def test_verl_row_shape():
         "answer": "wrong",
         "target": "wrong",
         "extra_info": {"split": "train", "index": 5, "question_index": 1, "source_model": "qwen3-4b-base",
-                       "solution": "S3 \\boxed{1}", "question_ground_truth": "1", "solution_index": 3},
+                       "solution": "S3 \\boxed{1}", "question_ground_truth": "1", "solution_index": 3,
+                       "lucky": None},
     }
 
 

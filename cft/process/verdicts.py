@@ -31,11 +31,9 @@ UNPARSED = (TRUNCATED, UNCLOSED_THINK, NO_BOX, NOT_AN_INDEX, OUT_OF_RANGE)
 TIE = "tie"
 _INDEX = re.compile(r"^\s*\$?\s*(?:\\text\{\s*)?(-?\d+)\s*\}?\s*\$?\s*\.?\s*$")
 
-HEAD = ("Below are a math problem and a solution to it. The solution is cut into paragraphs, each in tags "
-        "numbered from 0.")
-TASK = ("Check the solution one paragraph at a time. If a paragraph holds an error, give the index of the first "
-        "paragraph with an error; if no paragraph does, give -1 (no error found).\n\n"
-        "Put that index, and nothing else, in \\boxed{} at the end of your answer.")
+HEAD = "Below are a math problem and a solution to it, cut into paragraphs numbered from 0."
+TASK = ("Check the paragraphs in order. Give the index of the first paragraph with an error, or -1 if no paragraph "
+        "has one, in \\boxed{} at the end.")
 
 
 def verdict_prompt(question: str, steps: list[str]) -> str:
