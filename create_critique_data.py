@@ -78,7 +78,8 @@ def main():
                   f"{len(work.chunks)} chunks of {args.chunk_size}; to do: {[c.chunk_id for c in work.todo]}, "
                   f"already done (skipped): {work.skipped}", flush=True)
             if work.todo and backend is None:
-                backend = stack.enter_context(open_backend(spec, engine_log=paths.LOG_DIR / "engine_teacher.log"))
+                backend = stack.enter_context(open_backend(spec, engine_log=paths.logs_beside(args.output_file)
+                                                                 / "engine_teacher.log"))
             if backend is not None:
                 backend_info = backend.describe()
                 report = run(work, backend, sampling, show_reference=args.show_reference,

@@ -290,8 +290,9 @@ def test_the_sft_config_beside_rl(run, tmp_path):
     from cft.dataset import build
     from cft.teacher.sft_rows import SCHEMA
 
+    first = pq.read_table(run["parquet"]).to_pylist()[0]["extra_info"]["question_index"]  # rl train row 0's problem
     row = {"messages": [{"role": "user", "content": "P"}, {"role": "assistant", "content": "Conclusion: right [END]"}],
-           "label": "right", "teacher_model": "t", "source_model": "m", "question_index": 0, "solution_index": 1,
+           "label": "right", "teacher_model": "t", "source_model": "m", "question_index": first, "solution_index": 1,
            "formatted_index": 0, "sample_index": 0, "split": "train", "verdict_format": "exact"}
     sft = tmp_path / "sft.parquet"
     pq.write_table(pa.Table.from_pylist([row, {**row, "label": "wrong"}], schema=SCHEMA), sft)
@@ -315,6 +316,34 @@ def test_the_sft_config_beside_rl(run, tmp_path):
     built = build.build(tmp_path / "dataset2", {"rl": run["parquet"], "sft": empty}, None)
     assert [(c.name, why) for c, why in built.left_out] == [("sft", f"no rows in {empty}")]
     assert {i.config.name for i in built.items} == {"rl"}
+
+
+def test_sft_rows_of_another_split_are_refused_naming_both_files(run, tmp_path):
+    """Step 5 rerun with another split, step 6 not: its SFT rows critique the old files. The folder is refused in
+    one line naming both files, before it is touched, instead of training on a problem validation holds out."""
+    import pyarrow as pa
+
+    from cft.teacher.sft_rows import SCHEMA
+
+    val = pq.read_table(run["val"]).to_pylist()
+    held = val[0]["extra_info"]["question_index"]
+    row = {"messages": [{"role": "user", "content": "P"}, {"role": "assistant", "content": "Conclusion: right [END]"}],
+           "label": "right", "teacher_model": "t", "source_model": "m", "question_index": held, "solution_index": 1,
+           "formatted_index": 0, "sample_index": 0, "split": "train", "verdict_format": "exact"}
+    sft = tmp_path / "sft.parquet"
+    pq.write_table(pa.Table.from_pylist([row], schema=SCHEMA), sft)
+    r = build(run, tmp_path / "dataset", "--sft_file", sft, check=False)
+    line = one_error(r)
+    assert f"{sft}: SFT row 0 (problem {held}) trains on a problem that {run['val']} holds out" in line, line
+    assert "rerun create_critique_data.py with --overwrite" in line
+    assert not (tmp_path / "dataset").exists()
+    # a training row that points at a row of step 5's training file holding another problem: refused too
+    train = pq.read_table(run["parquet"]).to_pylist()
+    other = next(r["extra_info"]["question_index"] for r in train
+                 if r["extra_info"]["question_index"] != train[0]["extra_info"]["question_index"])
+    pq.write_table(pa.Table.from_pylist([{**row, "question_index": other}], schema=SCHEMA), sft)
+    line = one_error(build(run, tmp_path / "dataset", "--sft_file", sft, check=False))
+    assert f"critiques row 0 of {run['parquet']}, which holds another problem there" in line, line
 
 
 def test_the_script_names_a_missing_input(tmp_path):
