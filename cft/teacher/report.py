@@ -59,7 +59,8 @@ def summary(*, inputs: Inputs, work: WorkPlan, report: RunReport, assembled: Ass
     s.fact("targets", Counter(r["label"] for r in train)).fact("val_targets", Counter(r["label"] for r in val))
     s.fact("outcomes", dict(a.outcomes)).fact("spare", a.spare).fact("duplicates", a.duplicates)
     s.fact("keep_rate", round(kept / sampled, 4) if sampled else None)
-    s.fact("max_rows", work.run["max_rows"]).fact("rows_covered", dict(a.rows_covered)).fact("input_rows", {"train": n_train, "val": n_val})
+    s.fact("max_rows", work.run["max_rows"]).fact("rows_covered", dict(a.rows_covered))
+    s.fact("input_rows", {"train": n_train, "val": n_val})
 
     s.section("label audit (the teacher's verdicts against the labels)")
     total = a.audit.total
