@@ -95,7 +95,7 @@ def main():
                 backend=backend_info, written=written, doubted_file=output_paths(args.output_file)["doubted"],
                 keep_per_row=args.keep_per_row, keep_thinking=args.keep_thinking,
                 elapsed_s=time.perf_counter() - t0)
-    s.emit(args.summary_json)
+    s.emit(args.summary_json, beside=args.output_file)
 
 
 def plan_with_seed_rule(inputs, args, teacher_model: str, sampling, server_seeds: bool):

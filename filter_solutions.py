@@ -65,7 +65,7 @@ def main():
                                band)
 
     s = filter_summary(kept, stats, band, files, args.output_file, args.analyze, time.perf_counter() - t0)
-    s.emit(args.summary_json)
+    s.emit(args.summary_json, beside=args.output_file)
 
 
 if __name__ == "__main__":

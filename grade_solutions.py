@@ -87,7 +87,8 @@ def main():
     elapsed = time.perf_counter() - t0
     report_path = report.write(report_file)
 
-    grade_summary(stats, report, report_path, judge, args.examples, args.workers, elapsed).emit(args.summary_json)
+    s = grade_summary(stats, report, report_path, judge, args.examples, args.workers, elapsed)
+    s.emit(args.summary_json, beside=report_file)
 
 
 if __name__ == "__main__":

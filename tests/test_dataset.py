@@ -367,6 +367,32 @@ def test_sft_rows_of_another_split_are_refused_naming_both_files(run, tmp_path):
     assert f"critiques row 0 of {run['parquet']}, which holds another problem there" in line, line
 
 
+def test_steps_run_by_hand_leave_the_summaries_the_card_is_written_from(tmp_path):
+    """No --summary_json anywhere: each step leaves logs/summary_<step>.json beside its output, and
+    build_dataset.py finds them beside the rl file, so the card knows what ran (not "Not recorded")."""
+    d = tmp_path / "by_hand"
+    d.mkdir()
+    inp = d / "deepscaler_train.json"
+    write_input(inp, N)
+    counts = [(i * 7) % 5 for i in range(N)]
+    write_chunks(d / "solutions_qwen25", "qwen-2.5-math-7b", inp, counts, chunk_size=20)
+    write_chunks(d / "solutions_qwen3", "qwen3-4b-base", inp, [(c + i) % 5 for i, c in enumerate(counts)],
+                 chunk_size=20)
+    step("merge_solutions.py", "--chunk_dir", f"qwen25={d / 'solutions_qwen25'}", f"qwen3={d / 'solutions_qwen3'}",
+         "--output_dir", d, "--input_file", inp)
+    step("filter_solutions.py", "--solutions", f"qwen25={d / 'deepscaler_qwen25_solutions.json'}",
+         f"qwen3={d / 'deepscaler_qwen3_solutions.json'}", "--output_file", d / "filter.json")
+    step("generate_critique_data.py", "--filtered_file", d / "filter.json", "--output_file", d / "critique.json")
+    step("format_critique_data.py", "--critique_file", d / "critique.json", "--output_file", d / "formatted.json")
+    assert {p.name for p in (d / "logs").iterdir()} >= {f"summary_{s}.json" for s in ("merge", "filter", "critique",
+                                                                                      "format")}
+    step("build_dataset.py", "--rl_file", d / "formatted.parquet")
+    text = (d / "dataset" / "README.md").read_text()  # the folder beside the rl file, by default
+    for section in ("| `qwen-2.5-math-7b` |", " kept; removed: ", "Up to 4 solutions per kept problem",
+                    "Held out: 0.05 of the problems"):
+        assert section in text, section
+
+
 def test_the_script_names_a_missing_input(tmp_path):
     gone = tmp_path / "no_such.parquet"
     r = run_cmd([PY, str(ROOT / "build_dataset.py"), "--rl_file", str(gone), "--output_dir", str(tmp_path / "d")])
