@@ -107,3 +107,20 @@ def canned_critique(body: dict, k: int) -> str:
     if k == 1:
         return f"Checking {i} + 3 again (sample {k}): the final answer is {label}.\n\n**Conclusion:** {label}"
     return f"I think the answer is {other}.\n\nConclusion: {other} [END]"
+
+
+def write_hub_dataset(folder: Path, splits: dict[str, list[dict]], config: str = "default") -> Path:
+    """A dataset folder in the Hub's layout: one parquet file per split under ``<config>/`` (``data/`` for
+    the default config) and a README.md card whose ``configs`` maps each split to its files, as
+    ``hf download --repo-type dataset`` leaves it; ``datasets.load_dataset(folder, config, split=...)`` reads it."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    sub = "data" if config == "default" else config
+    (folder / sub).mkdir(parents=True, exist_ok=True)
+    card = ["---", "configs:", f"- config_name: {config}", "  data_files:"]
+    for split, rows in splits.items():
+        pq.write_table(pa.Table.from_pylist(rows), folder / sub / f"{split}-00000-of-00001.parquet")
+        card += [f"  - split: {split}", f"    path: {sub}/{split}-*"]
+    (folder / "README.md").write_text("\n".join(card + ["---", "", "A dataset the tests wrote.", ""]))
+    return folder
