@@ -253,9 +253,12 @@ def load_dataset_split(path: str, config: str | None = None, split: str | None =
 
 
 def reason(error: BaseException) -> str:
-    """An exception as one short line: its type and the first line of its message."""
-    lines = str(error).strip().splitlines()
-    text = f"{type(error).__name__}: {lines[0] if lines else ''}".rstrip(": ")
+    """An exception as one short line: its type and the first line of its message, and its cause's."""
+    def line(e: BaseException) -> str:
+        lines = str(e).strip().splitlines()
+        return f"{type(e).__name__}: {lines[0] if lines else ''}".rstrip(": ")
+
+    text = line(error) + (f" ({line(error.__cause__)})" if error.__cause__ is not None else "")
     return text if len(text) <= 300 else text[:297] + "..."
 
 
