@@ -96,10 +96,10 @@ def test_a_set_by_name_is_read_from_the_users_cache(tmp_path):
     detail = s["eval_set_details"]["math500"]
     assert detail["source"] == "HuggingFaceH4/MATH-500" and detail["rows"] == 6 and detail["splits"] == ["test"]
     assert len(detail["problems_sha256"]) == 64
-    assert s["not_checked"] == {n: "not asked for (--eval_sets)" for n in NAMES if n != "math500"}
+    assert s["not_checked"] == {n: "left out of --eval_sets" for n in NAMES if n != "math500"}
     assert printed(r.stdout, "removed: matches math500").startswith("1 (33.3%)")
     assert printed(r.stdout, "not checked against") == \
-        "aime24, aime25, amc23, minerva, olympiadbench, gsm8k, processbench (not asked for)"
+        "aime24, aime25, amc23, minerva, olympiadbench, gsm8k, processbench (left out of --eval_sets)"
 
 
 def test_a_set_that_cannot_be_loaded_stops_step_0_in_one_line(tmp_path):

@@ -38,7 +38,7 @@ def summary(*, stats: CleanStats, selection: Selection, input_file: str, input_s
     left_out = [name for name in missing if name not in failed]
     s.row("not checked against", "; ".join(
         [", ".join(failed) + " (cannot be loaded)"] * bool(failed)
-        + [", ".join(left_out) + " (not asked for)"] * bool(left_out)) or "none")
+        + [", ".join(left_out) + " (left out of --eval_sets)"] * bool(left_out)) or "none")
     s.fact("not_checked", missing)
     if dedup:
         s.row("removed: duplicates", f"{pct(stats.duplicates, stats.total)}  (exact {stats.methods['exact']}, near "

@@ -11,9 +11,10 @@ A problem set (``--input_file`` of every step that reads it) is one of:
   ``agentica-org/DeepScaleR-Preview-Dataset:train``), read by ``datasets.load_dataset`` from the user's
   cache (``HF_HOME``; ``HF_DATASETS_OFFLINE=1`` keeps it off the network).
 
-A row's index is its position in that list or split. A file is identified by its sha256; a dataset by
-the sha256 of its id (or folder), config, split, revision and ``datasets`` fingerprint (``input_sha256``),
-which chunk metadata and every resume check compare.
+A row's index is its position in that list or split. A file is identified by its sha256; a Hub dataset
+by the sha256 of its id, config, split, revision and ``datasets`` fingerprint (which follows the
+revision's data files); a folder by the sha256 of its config, split and files (``input_sha256``). Chunk
+metadata and every resume check compare it.
 
 Rows are checked where they enter (``to_problem``): a row with no question, no answer, an empty
 answer, or an answer too long to be one (over ``MAX_ANSWER_CHARS``) is an error that names the row;
@@ -90,12 +91,11 @@ def question_of(row: dict) -> str | None:
 
 
 def _raw_answer(row: dict) -> tuple[str, Any] | None:
-    """The first answer field present (not null): its name and value."""
+    """The first answer field that holds text, else the first one present (not null): its name and value."""
     reward = row.get("reward_model") if isinstance(row.get("reward_model"), dict) else {}
-    for name, value in zip(ANSWER_FIELDS, (row.get("answer"), row.get("gt_answer"), reward.get("ground_truth"))):
-        if value is not None:
-            return name, value
-    return None
+    present = [(name, value) for name, value in zip(
+        ANSWER_FIELDS, (row.get("answer"), row.get("gt_answer"), reward.get("ground_truth"))) if value is not None]
+    return next((f for f in present if _text(f[1]) is not None), present[0] if present else None)
 
 
 def final_value(text: str) -> str:
@@ -238,11 +238,17 @@ class LoadFailed(CftError):
 def load_dataset_split(path: str, config: str | None = None, split: str | None = None,
                        revision: str | None = None, what: str = "dataset"):
     """One split of a dataset folder or Hub dataset through ``datasets.load_dataset``; with no split, the
-    only one. A load that fails is ``LoadFailed``, naming ``path`` and the first line of the reason."""
+    only one. A load that fails is ``LoadFailed``, naming ``path`` and the first line of the reason.
+
+    A local folder is read afresh each time: ``datasets`` keys its cache of a folder whose card lists
+    ``configs`` by the card, not the files, and would serve the old rows after a file changes in place
+    (huggingface/datasets#6465 is the Hub's side of it)."""
     import datasets
 
+    local = Path(path).is_dir()
     try:
-        loaded = datasets.load_dataset(path, config, split=split, revision=revision)
+        loaded = datasets.load_dataset(path, config, split=split, revision=revision,
+                                       download_mode="force_redownload" if local else None)
     except Exception as e:  # noqa: BLE001 - datasets raises many kinds (offline, not found, bad config)
         raise LoadFailed(path, what, reason(e)) from None
     if isinstance(loaded, datasets.DatasetDict):
@@ -285,10 +291,24 @@ def input_sha256(spec: str | Path) -> str:
     source = parse_source(spec)
     if source.kind == "file":
         return sha256_file(source.path)
-    identity = {"path": source.path if source.kind == "hub" else str(Path(source.path).resolve()),
-                "config": source.config, "split": source.split, "revision": source.revision,
-                "fingerprint": _dataset(source)._fingerprint}
+    ds = _dataset(source)
+    identity = {"config": ds.info.config_name or source.config, "split": str(ds.split or source.split)}
+    if source.kind == "hub":  # the fingerprint follows the revision's data files
+        identity.update(path=source.path, revision=source.revision, fingerprint=ds._fingerprint)
+    else:  # a folder: its files' contents (the fingerprint does not follow a file changed in place)
+        identity.update(files=folder_digest(source.path))
     return hashlib.sha256(orjson.dumps(identity, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def folder_digest(folder: str | Path) -> str:
+    """sha256 over a folder's files (relative path and sha256 of each, in order), hidden ones left out."""
+    root = Path(folder)
+    h = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        rel = path.relative_to(root)
+        if not any(part.startswith(".") for part in rel.parts):
+            h.update(f"{rel.as_posix()}\0{sha256_file(path)}\n".encode())
+    return h.hexdigest()
 
 
 def load_problems(path: str | Path, start: int = 0, end: int | None = None) -> list[Problem]:

@@ -192,7 +192,7 @@ def load_eval_sets(names: list[str], against: list[str] = (), skip_unavailable: 
     checked = {s.registered for s in sets if s.registered}
     for name in REGISTRY:
         if name not in checked and name not in not_checked:
-            not_checked[name] = "not asked for (--eval_sets)"
+            not_checked[name] = "left out of --eval_sets"
     names_used = Counter(s.name for s in sets)
     sets = [replace(s, name=f"{s.name}#{k}") if names_used[s.name] > 1 and not s.registered else s
             for k, s in enumerate(sets)]
