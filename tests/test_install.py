@@ -42,7 +42,7 @@ def test_wheel_installed_outside_the_checkout_runs_step_0(tmp_path):
     packages = sorted(p.parent.relative_to(ROOT).as_posix() for p in (ROOT / "cft").rglob("__init__.py"))
     assert [p for p in packages if f"{p}/__init__.py" not in names] == []
     assert "cft/curate/eval_sets/registry.py" in names and "cft/reward.py" in names
-    data = [n for n in names if not n.endswith(".py") and ".dist-info/" not in n]
+    data = [n for n in names if n.startswith("cft/") and not n.endswith(".py")]
     assert data == [], data  # no problem set, evaluation set or test case rides along
 
     venv = tmp_path / "venv"
