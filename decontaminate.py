@@ -26,9 +26,9 @@ from cft.common import cli, paths
 from cft.common.errors import CftError
 from cft.common.jsonio import refuse_overwrite, write_json_list
 from cft.curate.decontaminate import NGRAM, NGRAM_OVERLAP, clean, input_texts
-from cft.curate.decontaminate_report import summary
 from cft.curate.eval_sets.load import ALL, NONE, chosen, load_eval_sets
 from cft.curate.eval_sets.registry import REGISTRY
+from cft.curate.reports import decontaminate_summary
 from cft.records.problems import FORMS, input_sha256, load_rows, worked_answers
 
 
@@ -93,12 +93,12 @@ def main():
     write_json_list(output, out_rows)
     write_json_list(report, (r.row() for r in removals))
 
-    s = summary(stats=stats, selection=selection, input_file=args.input_file,
-                input_sha256=input_sha256(args.input_file), worked_answers=worked_answers(rows),
-                threshold=args.threshold, ngram=args.ngram, ngram_overlap=args.ngram_overlap, dedup=args.dedup,
-                dedup_threshold=args.dedup_threshold, output=output, report=report,
-                elapsed_s=time.perf_counter() - start)
-    s.emit(args.summary_json)
+    s = decontaminate_summary(stats=stats, selection=selection, input_file=args.input_file,
+                              input_sha256=input_sha256(args.input_file), worked_answers=worked_answers(rows),
+                              threshold=args.threshold, ngram=args.ngram, ngram_overlap=args.ngram_overlap,
+                              dedup=args.dedup, dedup_threshold=args.dedup_threshold, output=output, report=report,
+                              elapsed_s=time.perf_counter() - start)
+    s.emit(args.summary_json, beside=output)
 
 
 if __name__ == "__main__":

@@ -145,7 +145,7 @@ def test_the_card_says_how_each_number_was_made(run, built):
     assert f"Step 0 read `deepscaler_train.json`: {N} problems, sha256 `{sha}`" in text
     step0 = summaries["decontaminate"]
     sha500 = step0["eval_set_details"]["math500"]["problems_sha256"]
-    assert f"- `math500` (6 problems, read from `{run['dir'] / 'math500'}`, problems sha256 `{sha500}`): 0 removed" \
+    assert f"- `math500` (6 problems, read from `math500`, a local copy, problems sha256 `{sha500}`): 0 removed" \
         in text
     assert "Not checked against: `aime24` (cannot be loaded: ConnectionError: " in text
     assert "`aime25` (left out of --eval_sets)" in text

@@ -19,7 +19,7 @@ from cft.critic.critique_rows import INSTRUCTION
 from cft.dataset.configs import TRAIN, VALIDATION
 from cft.dataset.folder import SplitFile
 from cft.dataset.provenance import Provenance, get
-from cft.dataset.public import model_name
+from cft.dataset.public import is_local, model_name, scrub
 
 TASK_CATEGORIES = ["text-generation"]
 TAGS = ["math", "critique", "verifier", "synthetic", "reinforcement-learning", "verl", "cft"]
@@ -209,7 +209,9 @@ def decontamination_section(prov: Provenance) -> Iterable[str]:
             yield ""
             for name, size in sets.items():
                 d = details.get(name) or {}
-                where = (f", read from `{d['source']}`" if d.get("source") else "") + \
+                source = d.get("source")
+                source = source and (f"`{base_name(source)}`, a local copy" if is_local(source) else f"`{source}`")
+                where = (f", read from {source}" if source else "") + \
                     (f", problems sha256 `{d['problems_sha256']}`" if d.get("problems_sha256") else "")
                 yield f"- `{name}` ({size} problems{where}): {contaminated.get(name, 'not recorded')} removed"
         else:
@@ -217,7 +219,8 @@ def decontamination_section(prov: Provenance) -> Iterable[str]:
         yield ""
         not_checked = s.get("not_checked") or {}
         if not_checked:
-            yield "Not checked against: " + ", ".join(f"`{name}` ({why})" for name, why in not_checked.items()) + "."
+            yield "Not checked against: " + ", ".join(f"`{name}` ({scrub(why)})"
+                                                      for name, why in not_checked.items()) + "."
             yield ""
         if s.get("dedup"):
             yield (f"Duplicates within the input (fuzz.ratio >= {s.get('dedup_threshold', '?')} with the same "
