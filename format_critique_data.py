@@ -69,7 +69,7 @@ def main():
                                         args.seed, args.split, also=process)
 
     format_summary(rows, val_rows, held, args.val_size, args.seed, args.analyze, outputs, stale,
-                   time.perf_counter() - t0, process).emit(args.summary_json)
+                   time.perf_counter() - t0, process).emit(args.summary_json, beside=args.output_file)
 
 
 if __name__ == "__main__":

@@ -71,7 +71,7 @@ def main():
             "include_truncated": args.include_truncated, "include_disputed": args.include_disputed,
             "step_labels": args.step_labels, "keep_lucky": args.keep_lucky}
     critique_summary(n, stats, draw, args.tokenizer, args.max_prompt_tokens, args.analyze, args.output_file,
-                     time.perf_counter() - t0).emit(args.summary_json)
+                     time.perf_counter() - t0).emit(args.summary_json, beside=args.output_file)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ def main():
     p = cli.parser(__doc__)
     options.add_arguments(p)
     args = p.parse_args()
-    label_steps(args).emit(args.summary_json)
+    label_steps(args).emit(args.summary_json, beside=args.labels_file)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from cft.critic.critique_rows import INSTRUCTION
 from cft.dataset.configs import TRAIN, VALIDATION
 from cft.dataset.folder import SplitFile
 from cft.dataset.provenance import Provenance, get
+from cft.dataset.public import is_local, model_name, scrub
 from cft.process.facts import FACTS, STEP
 
 TASK_CATEGORIES = ["text-generation"]
@@ -86,8 +87,9 @@ def body(items: list[SplitFile], prov: Provenance, license: str | None, pretty_n
         yield ""
         for section in (input_section, decontamination_section, models_section, grading_section,
                         labels_section, filter_section, step_labels_section, draw_section, budget_section,
-                        split_section, teacher_section):
+                        split_section):
             yield from section(prov)
+        yield from teacher_section(prov, items)
     yield from limitations_section(items, prov)
     yield from license_section(license)
     yield "## Files and integrity"
@@ -206,14 +208,25 @@ def decontamination_section(prov: Provenance) -> Iterable[str]:
         rule = f"fuzz.ratio >= {s.get('threshold', '?')}"
         if s.get("ngram"):
             rule += f" or {s['ngram']}-gram overlap" + (f" >= {s['ngram_overlap']}" if "ngram_overlap" in s else "")
+        details = s.get("eval_set_details") or {}
         if sets:
             yield "Problems matching an evaluation set (" + rule + ") were removed:"
             yield ""
             for name, size in sets.items():
-                yield f"- `{name}` ({size} problems): {contaminated.get(name, 'not recorded')} removed"
+                d = details.get(name) or {}
+                source = d.get("source")
+                source = source and (f"`{base_name(source)}`, a local copy" if is_local(source) else f"`{source}`")
+                where = (f", read from {source}" if source else "") + \
+                    (f", problems sha256 `{d['problems_sha256']}`" if d.get("problems_sha256") else "")
+                yield f"- `{name}` ({size} problems{where}): {contaminated.get(name, 'not recorded')} removed"
         else:
             yield "No evaluation set was checked."
         yield ""
+        not_checked = s.get("not_checked") or {}
+        if not_checked:
+            yield "Not checked against: " + ", ".join(f"`{name}` ({scrub(why)})"
+                                                      for name, why in not_checked.items()) + "."
+            yield ""
         if s.get("dedup"):
             yield (f"Duplicates within the input (fuzz.ratio >= {s.get('dedup_threshold', '?')} with the same "
                    f"answer): {s.get('duplicates', 'not recorded')} removed.")
@@ -245,7 +258,7 @@ def models_section(prov: Provenance) -> Iterable[str]:
         grades = get(merged, m.get("model", ""), "grades", default={}) or {}
         solutions = get(merged, m.get("model", ""), "solutions")
         correct = pct(grades.get("correct", 0), solutions) if solutions else "not recorded"
-        yield (f"| `{m.get('model', '?')}` | `{m.get('model_path', 'not recorded')}` | "
+        yield (f"| `{m.get('model', '?')}` | `{model_name(m.get('model_path'))}` | "
                f"{m.get('prompt_template', 'not recorded')} | {m.get('num_samples', '?')} | "
                f"{sampling.get('temperature', '?')} | {sampling.get('top_p', '?')} | "
                f"{sampling.get('max_tokens', '?')} | {sampling.get('seed', '?')} | "
@@ -408,10 +421,10 @@ def step_labels_section(prov: Provenance) -> Iterable[str]:
     yield ""
     how = []
     if "teacher" in signals:
-        how.append(f"a teacher, `{s.get(FACTS.TEACHER, 'not recorded')}`, named the earliest wrong step "
+        how.append(f"a teacher, `{model_name(s.get(FACTS.TEACHER))}`, named the earliest wrong step "
                    f"({settings.get('num_verdicts', '?')} verdicts per solution, voted)")
     if "rollouts" in signals:
-        models = ", ".join(f"`{m}`" for m in dict.fromkeys((s.get(FACTS.COMPLETERS) or {}).values()))
+        models = ", ".join(f"`{model_name(m)}`" for m in dict.fromkeys((s.get(FACTS.COMPLETERS) or {}).values()))
         how.append(f"a completer ({models or 'not recorded'}) continued the problem from the solution's first steps, "
                    f"{settings.get('rollouts', '?')} times per prefix, and a {settings.get('search', '?')} search "
                    "found the first prefix from which no continuation reached the reference answer")
@@ -447,16 +460,29 @@ def step_labels_section(prov: Provenance) -> Iterable[str]:
         yield ""
 
 
-def teacher_section(prov: Provenance) -> Iterable[str]:
-    """Step 6, when it ran: the teacher, what it kept, and its agreement with the labels."""
+def teacher_section(prov: Provenance, items: list[SplitFile]) -> Iterable[str]:
+    """Step 6, when it ran: the teacher, the rows it covered of those available, what it kept, and its agreement
+    with the labels."""
     s = prov.step("sft")
     if s is None:
         return
     yield "### Step 6: the teacher's critiques (`sft`)"
     yield ""
+    available = {item.split: item.rows for item in items if item.config.name == "rl"}
+    asked = s.get("input_rows") or {}
+    covered = s.get("rows_covered") or {}
+    parts = []
+    for split, key in ((TRAIN, "train"), (VALIDATION, "val")):
+        if key in asked and split in available:
+            parts.append(f"{asked[key]} of the {available[split]} `rl` {split} rows, {covered.get(key, '?')} of "
+                         "them with a kept critique")
+    if parts:
+        limit = f" (`--max_rows {s['max_rows']}`: the first rows of each file)" if s.get("max_rows") else ""
+        yield f"Coverage: the teacher critiqued {' and '.join(parts)}{limit}."
+        yield ""
     sampling = s.get("sampling") or {}
     agreement = s.get("agreement")
-    yield (f"Teacher: `{s.get('teacher_model', 'not recorded')}`, {sampling.get('n', '?')} critiques per row "
+    yield (f"Teacher: `{model_name(s.get('teacher_model'))}`, {sampling.get('n', '?')} critiques per row "
            f"(temperature {sampling.get('temperature', '?')}, at most {sampling.get('max_tokens', '?')} tokens), "
            f"prompt mode `{s.get('mode', 'not recorded')}`. A critique was kept only where its verdict, read by "
            "the reward's own parser, is the row's label; at most "
@@ -489,8 +515,10 @@ def limitations_section(items: list[SplitFile], prov: Provenance) -> Iterable[st
     yield "- The ground truth is the input's; an error in it becomes a wrong label."
     yield "- No person reviewed the solutions or the labels."
     step0 = prov.step("decontaminate")
-    if step0 and not step0.get("skipped") and step0.get("eval_sets"):
-        yield ("- Decontamination covers only " + ", ".join(f"`{n}`" for n in step0["eval_sets"])
+    if step0 and not step0.get("skipped") and (step0.get("eval_sets") or step0.get("not_checked")):
+        checked = ", ".join(f"`{n}`" for n in step0.get("eval_sets") or {}) or "no evaluation set"
+        missing = ", ".join(f"`{n}`" for n in step0.get("not_checked") or {})
+        yield (f"- Decontamination covers only {checked}" + (f"; not checked against {missing}" if missing else "")
                + "; a problem of another benchmark may remain.")
     elif step0 is None or step0.get("skipped"):
         yield "- Decontamination: not recorded or not done; the problems may include benchmark problems."
@@ -503,9 +531,9 @@ def limitations_section(items: list[SplitFile], prov: Provenance) -> Iterable[st
     if any(i.rows < 1000 for i in val):
         small = min(i.rows for i in val)
         yield f"- The validation split is small ({small} rows): accuracy on it is a coarse estimate."
-    train = sum(i.rows for i in items if i.split == TRAIN)
-    if train < 1000:
-        yield f"- Small: {train} training rows in all."
+    small = [f"{i.rows} `{i.config.name}`" for i in items if i.split == TRAIN and i.rows < 1000]
+    if small:
+        yield f"- Small: {' and '.join(small)} training rows."
     yield ""
 
 
