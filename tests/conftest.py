@@ -68,6 +68,37 @@ def run_cmd(cmd, **kw):
     return subprocess.run(cmd, capture_output=True, text=True, check=False, **kw)
 
 
+def error_line(r) -> str:
+    """The one ``error: ...`` line of a run that failed as a step should (exit 1, no traceback)."""
+    assert r.returncode == 1, (r.returncode, r.stdout[-2000:], r.stderr[-2000:])
+    assert "Traceback" not in r.stderr, r.stderr[-3000:]
+    errors = [line for line in r.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, r.stderr[-2000:]
+    return errors[0]
+
+
+def no_key_anywhere(r, folder: Path) -> None:
+    """``SERVER_KEY`` in neither the run's output nor any file under ``folder``."""
+    assert SERVER_KEY not in r.stdout + r.stderr
+    for path in folder.rglob("*"):
+        if path.is_file():
+            assert SERVER_KEY.encode() not in path.read_bytes(), path
+
+
+def run_until_written(cmd, path: Path, then, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run ``cmd``; as soon as the file ``path`` appears, call ``then()`` (kill the server it talks to, say);
+    the finished run, its output captured."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, f"{path.name} not written in {timeout:.0f} s"
+        time.sleep(0.02)
+    then()
+    stdout, stderr = proc.communicate(timeout=120)
+    return subprocess.CompletedProcess(cmd, proc.returncode, stdout, stderr)
+
+
 # --- processes of a run, for the no-orphans checks ---------------------------------------
 
 def _proc_table() -> dict[int, tuple[int, str]]:

@@ -20,13 +20,13 @@ import contextlib
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import orjson
 from aiohttp import ClientSession, web
 
+from cft.fixtures.app_server import AppServer
 from cft.fixtures.vllm_server import HOST, free_port, kill_group
 from cft.fixtures.vllm_server import vllm_server as fixture_server
 
@@ -44,7 +44,7 @@ def vllm_server(model: Path, log: Path, api_key: str | None = None, extra: tuple
         yield url
 
 
-class FaultProxy:
+class FaultProxy(AppServer):
     """A proxy to ``upstream`` whose POSTs take the faults queued in ``faults``, one each, in order:
 
     429 (with ``Retry-After: 1``), 500, 400 (a multi-line message), bad_json, empty (a 200 with no
@@ -58,17 +58,14 @@ class FaultProxy:
     sees the body as it came.
     """
 
+    name = "proxy"
+
     def __init__(self, upstream: str, faults=(), *, delay_s: float = 0.0, slow_s: float = 3.0,
                  owner: str | None = None, port: int = 0, replies=None, forward=None):
         self.upstream, self.delay_s, self.slow_s, self.owner, self.port = upstream, delay_s, slow_s, owner, port
         self.replies, self.forward = replies, forward
         self.faults = collections.deque(faults)
         self.posts = 0  # POSTs received, faulty or not
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://{HOST}:{self.port}"
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
@@ -114,41 +111,11 @@ class FaultProxy:
                 return web.json_response(reply)
             return web.Response(body=data, status=r.status, content_type=r.content_type)
 
-    async def _start(self) -> web.AppRunner:
+    async def _setup(self) -> None:
         self._session = ClientSession()
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, HOST, self.port)
-        await site.start()
-        self.port = runner.addresses[0][1]
-        return runner
 
-    async def _stop(self, runner: web.AppRunner) -> None:
-        await runner.cleanup()
+    async def _teardown(self) -> None:
         await self._session.close()
-
-    def __enter__(self) -> FaultProxy:
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._thread.start()
-        self._runner = asyncio.run_coroutine_threadsafe(self._start(), self._loop).result()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        asyncio.run_coroutine_threadsafe(self._stop(self._runner), self._loop).result()
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join()
-        self._loop.close()
-
-    def serve_forever(self) -> None:
-        async def main() -> None:
-            await self._start()
-            print(f"proxy ready on {self.url}", flush=True)
-            await asyncio.Event().wait()
-
-        asyncio.run(main())
 
 
 @contextlib.contextmanager

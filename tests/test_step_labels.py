@@ -18,14 +18,24 @@ import random
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
 import orjson
 import pyarrow.parquet as pq
 import pytest
-from conftest import ROOT, SERVER_KEY, SERVER_KEY_ENV, kill_all, run_cmd, signal_once_written, wait_gone
+from conftest import (
+    ROOT,
+    SERVER_KEY,
+    SERVER_KEY_ENV,
+    error_line,
+    kill_all,
+    no_key_anywhere,
+    run_cmd,
+    run_until_written,
+    signal_once_written,
+    wait_gone,
+)
 
 from cft.critic.split import val_path
 from cft.fixtures.step_world import StepServer, filtered_rows
@@ -52,21 +62,6 @@ def label_cmd(filtered, labels, *extra) -> list[str]:
 def ok(r):
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     return r
-
-
-def error_line(r) -> str:
-    assert r.returncode == 1, (r.returncode, r.stdout[-2000:], r.stderr[-2000:])
-    assert "Traceback" not in r.stderr, r.stderr[-3000:]
-    errors = [line for line in r.stderr.splitlines() if line.startswith("error: ")]
-    assert len(errors) == 1, r.stderr[-2000:]
-    return errors[0]
-
-
-def no_key_anywhere(r, folder: Path) -> None:
-    assert SERVER_KEY not in r.stdout + r.stderr
-    for path in folder.rglob("*"):
-        if path.is_file():
-            assert SERVER_KEY.encode() not in path.read_bytes(), path
 
 
 # --- the parts, one at a time ----------------------------------------------------------------
@@ -438,18 +433,10 @@ def test_a_server_that_dies_mid_run_stops_the_step_in_one_line_and_the_rerun_goe
                        "--completer_max_in_flight", "2", "--teacher_max_in_flight", "2")
     try:
         wait_for_models(url, {"Authorization": f"Bearer {SERVER_KEY}"}, server, timeout_s=60)
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        first = tmp_path / "labels_work" / "rollouts" / "qwen25" / "chunk_000.json"
-        deadline = time.monotonic() + 300
-        while not first.exists():
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
-        os.kill(server.pid, signal.SIGKILL)
-        stdout, stderr = proc.communicate(timeout=120)
+        r = run_until_written(cmd, tmp_path / "labels_work" / "rollouts" / "qwen25" / "chunk_000.json",
+                              lambda: os.kill(server.pid, signal.SIGKILL))
     finally:
         kill_group(server, grace_s=1)
-    r = subprocess.CompletedProcess(cmd, proc.returncode, stdout, stderr)
     line = error_line(r)
     whole = len(list((tmp_path / "labels_work" / "rollouts" / "qwen25").glob("chunk_*.json")))
     assert url in line and "gave up" in line and "stopped at chunk" in line and "of 8 chunks are whole" in line
