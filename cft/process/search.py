@@ -9,19 +9,22 @@ before it the problem could still be solved, after it no longer.
 What the solution's own grade says: a wrong solution's whole text (prefix ``n``) is dead; a right one's is
 alive. A right solution has a wrong step only if some prefix before the last is dead.
 
+Prefix 0, the problem alone, is tested first by both searches: when it is dead the completer cannot solve the
+problem at all, and what it fails to do from a longer prefix says nothing about the steps (*unsolved*: no
+label from the completions).
+
 **Binary search** (the default, as OmegaPRM): assuming a dead prefix stays dead once more steps are added,
-the earliest dead prefix is found by bisection between an alive and a dead end, ``1 + ceil(log2 n)`` prefixes
-at most instead of ``n``:
+the earliest dead prefix is bisected between an alive and a dead end: at most ``2 + ceil(log2 n)`` prefixes
+instead of ``n``, one round at a time:
 
 - a wrong solution: the dead end is ``n``; bisect ``(0, n)``;
-- a right solution: test prefix ``n - 1`` first; alive means no dead prefix at all (*clean*), dead sets the
-  dead end there;
-- prefix 0 (the problem alone) is tested last, and only when the search comes down to it: dead, the
-  completer cannot solve the problem from the start, and the search tells nothing (*unsolved*).
+- a right solution: prefix ``n - 1`` next; alive means no dead prefix at all (*clean*), dead makes it the dead
+  end.
 
-**Linear** (``--search linear``): every prefix ``0..n-1`` at once (no round waits for another), the earliest
-dead one taken; it also sees a dead prefix followed by an alive one (*non-monotonic*), which bisection
-assumes away. The benchmark runs both on the same solutions.
+**Linear** (``--search linear``): every prefix ``0..n-1`` at once, in one round, the earliest dead one after
+the problem alone taken; it also sees a dead prefix followed by an alive one (*non-monotonic*), which
+bisection assumes away. The two give the same labels wherever that assumption holds; the benchmark
+(``bench/step_labels.py``) runs both on the same solutions.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ ERROR, CLEAN, UNSOLVED = "error", "clean", "unsolved"
 
 class Search:
     """The search over one solution's prefixes: ``pending()`` says which to test next, ``record`` takes a
-    result; ``done`` when ``status`` is known."""
+    result; ``done`` when ``status`` is known (a result that comes after is kept, and changes nothing)."""
 
     def __init__(self, n_steps: int, correct: bool, mode: str = BINARY):
         if n_steps < 2:
@@ -43,13 +46,8 @@ class Search:
         self.asked: set[int] = set()
         self.status: str | None = None
         self.first_dead: int | None = None
-        if mode == LINEAR:
-            self._queue = list(range(n_steps))
-        else:
-            self.lo, self.hi = 0, n_steps  # lo: alive (prefix 0 assumed until tested), hi: dead
-            self._queue = [n_steps - 1] if correct else []
-            if not correct:
-                self._advance()
+        self.lo, self.hi = 0, n_steps  # binary: lo alive, hi dead
+        self._queue = list(range(n_steps)) if mode == LINEAR else [0]
 
     @property
     def done(self) -> bool:
@@ -60,37 +58,38 @@ class Search:
 
     def pending(self) -> list[int]:
         """Prefixes to send now (none while an answer is awaited or once done)."""
-        out = [p for p in self._queue if p not in self.asked]
+        out = [] if self.done else [p for p in self._queue if p not in self.asked]
         self.asked.update(out)
         self._queue = []
         return out
 
     def record(self, prefix: int, reached: int) -> None:
         self.reached[prefix] = reached
+        if self.done:
+            return
         if self.mode == LINEAR:
             if len(self.reached) == self.n:
                 dead = [p for p in range(self.n) if not self.alive(p)]
                 self._finish(dead[0] if dead else None if self.correct else self.n)
             return
-        if self.correct and prefix == self.n - 1 and self.hi == self.n:
+        if prefix == 0:
+            if not self.alive(0):
+                return self._finish(0)
+            if self.correct:
+                self._queue = [self.n - 1]
+                return
+        elif self.correct and prefix == self.n - 1 and self.hi == self.n:
             if self.alive(prefix):
                 return self._finish(None)
             self.hi = prefix
-        elif prefix == 0:
-            return self._finish(0 if not self.alive(0) else self.hi)
         elif self.alive(prefix):
             self.lo = prefix
         else:
             self.hi = prefix
-        self._advance()
-
-    def _advance(self) -> None:
         if self.hi - self.lo > 1:
             self._queue = [(self.lo + self.hi) // 2]
-        elif self.lo > 0 or 0 in self.reached:
-            self._finish(self.hi)
         else:
-            self._queue = [0]  # down to the problem alone: is it solvable at all?
+            self._finish(self.hi)
 
     def _finish(self, first_dead: int | None) -> None:
         self.first_dead = first_dead
