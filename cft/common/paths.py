@@ -1,18 +1,32 @@
-"""Default locations: the data root, ``cft_data/``, and the files every step reads and writes there.
+"""Default locations: the data root, ``cft_data/``, and the name of every file a step reads and writes there.
 
 The data root is ``$CFT_DATA_DIR`` when that is set; else ``cft_data/`` beside the scripts when the
 package runs from a checkout (the folder holding ``pyproject.toml`` and ``cft_data/``); else
 ``cft_data/`` in the working directory (a package installed with ``pip install .``).
+
+Every file name of a run is spelled here once, as a ``DataRoot`` attribute or method: the scripts'
+defaults are those of the default root (``INPUT_FILE``, ``solutions_dir(alias)``, ...), and the
+pipeline (``cft.pipeline``) takes them all from ``DataRoot(--data_dir)``.
 """
 
 from __future__ import annotations
 
 import os
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent  # cft/
 _TOP = PACKAGE_DIR.parent
 CHECKOUT = _TOP if (_TOP / "pyproject.toml").is_file() and (_TOP / "cft_data").is_dir() else None
+
+
+def scripts_dir() -> Path:
+    """Where the step scripts are: beside the package in a checkout; else beside the interpreter, where
+    ``pip install .`` puts them (the venv's ``bin/``)."""
+    if (_TOP / "generate_solutions.py").is_file():
+        return _TOP
+    return Path(sys.executable).parent
 
 
 def _data_dir() -> Path:
@@ -21,24 +35,123 @@ def _data_dir() -> Path:
     return (CHECKOUT or Path.cwd()) / "cft_data"
 
 
+@dataclass(frozen=True)
+class DataRoot:
+    """The files of one run under its data root ``root``."""
+    root: Path
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", Path(self.root))
+
+    # the problem set and the files of steps 0, 3, 4, 5 and 6
+    @property
+    def input_file(self) -> Path:
+        return self.root / "deepscaler_train.json"
+
+    @property
+    def clean_file(self) -> Path:
+        """Step 0's output: the problems kept."""
+        return self.root / "deepscaler_train_clean.json"
+
+    @property
+    def filtered_file(self) -> Path:
+        return self.root / "deepscaler_train_filter.json"
+
+    @property
+    def critique_file(self) -> Path:
+        return self.root / "deepscaler_critique.json"
+
+    @property
+    def formatted_file(self) -> Path:
+        """Step 5's training rows (JSON; the .parquet beside it, the held-out ``_val`` twins too)."""
+        return self.root / "deepscaler_critique_formatted.json"
+
+    @property
+    def sft_file(self) -> Path:
+        return self.root / "deepscaler_critique_sft.jsonl"
+
+    @property
+    def dataset_dir(self) -> Path:
+        return self.root / "dataset"
+
+    @property
+    def slurm_dir(self) -> Path:
+        return self.root / "slurm"
+
+    # step 1 and 2, per model
+    def solutions_dir(self, alias: str) -> Path:
+        """``solutions_<alias>``: where one model's chunk files go."""
+        return self.root / f"solutions_{alias}"
+
+    def merged_file(self, alias: str) -> Path:
+        """``deepscaler_<alias>_solutions.json``: one model's merged solutions."""
+        return self.root / f"deepscaler_{alias}_solutions.json"
+
+    def problem_set(self) -> Path:
+        """What generation reads by default: step 0's output once step 0 has run, else the problem set."""
+        return self.clean_file if self.clean_file.is_file() else self.input_file
+
+    # the pipeline's record of a run
+    @property
+    def log_dir(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def commands_file(self) -> Path:
+        """``generate_commands.py``'s printed commands, as the pipeline keeps them."""
+        return self.root / "commands.txt"
+
+    @property
+    def pipeline_summary(self) -> Path:
+        return self.root / "pipeline_summary.json"
+
+    def summary_file(self, step: str) -> Path:
+        """``logs/summary_<step>.json``: a step's ``--summary_json`` (what the card is written from)."""
+        return self.log_dir / f"summary_{step}.json"
+
+    def step_log(self, step: str) -> Path:
+        """``logs/pipeline_<step>.log``: a step's output in a pipeline run."""
+        return self.log_dir / f"pipeline_{step}.log"
+
+    def engine_log(self, step: str) -> Path:
+        """``logs/pipeline_<step>.engine.log``: vLLM's own output in a pipeline run."""
+        return self.log_dir / f"pipeline_{step}.engine.log"
+
+
+def run_script(alias: str, folder: str | os.PathLike) -> Path:
+    """``run_<alias>.sh``: one model's per-GPU commands, as ``generate_commands.py --scripts_dir`` writes them."""
+    return Path(folder) / f"run_{alias}.sh"
+
+
+def slurm_script(alias: str, folder: str | os.PathLike) -> Path:
+    """``generate_<alias>.sbatch``: one model's Slurm job array (``generate_commands.py --format slurm``)."""
+    return Path(folder) / f"generate_{alias}.sbatch"
+
+
+def summary_step(path: str | os.PathLike) -> str:
+    """``logs/summary_<step>.json`` -> ``<step>``."""
+    return Path(path).stem.removeprefix("summary_")
+
+
 DATA_DIR = _data_dir()
+DEFAULT = DataRoot(DATA_DIR)
 # built models (the demo's); a checkout keeps them beside the code, an installed package in the user's cache
 CACHE_DIR = CHECKOUT / ".cache" if CHECKOUT else \
     Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "cft"
-INPUT_FILE = DATA_DIR / "deepscaler_train.json"
-CLEAN_FILE = DATA_DIR / "deepscaler_train_clean.json"
-FILTERED_FILE = DATA_DIR / "deepscaler_train_filter.json"
-CRITIQUE_FILE = DATA_DIR / "deepscaler_critique.json"
-FORMATTED_FILE = DATA_DIR / "deepscaler_critique_formatted.json"
-SFT_FILE = DATA_DIR / "deepscaler_critique_sft.jsonl"
-LOG_DIR = DATA_DIR / "logs"
+INPUT_FILE = DEFAULT.input_file
+CLEAN_FILE = DEFAULT.clean_file
+FILTERED_FILE = DEFAULT.filtered_file
+CRITIQUE_FILE = DEFAULT.critique_file
+FORMATTED_FILE = DEFAULT.formatted_file
+SFT_FILE = DEFAULT.sft_file
+LOG_DIR = DEFAULT.log_dir
 
 
 def solutions_dir(alias: str, data_dir: str | os.PathLike = DATA_DIR) -> Path:
     """``cft_data/solutions_<alias>``: where one model's chunk files go."""
-    return Path(data_dir) / f"solutions_{alias}"
+    return DataRoot(data_dir).solutions_dir(alias)
 
 
 def merged_file(alias: str, data_dir: str | os.PathLike = DATA_DIR) -> Path:
     """``cft_data/deepscaler_<alias>_solutions.json``: one model's merged solutions."""
-    return Path(data_dir) / f"deepscaler_{alias}_solutions.json"
+    return DataRoot(data_dir).merged_file(alias)

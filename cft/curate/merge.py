@@ -27,8 +27,9 @@ from cft.common.jsonio import write_results_file
 from cft.records.chunks import format_ranges, list_chunk_files, num_chunks
 from cft.records.solutions import check_chunk, grade_of, load_chunk, num_correct
 
-# Per-chunk metadata that does not describe the merged file.
-_CHUNK_ONLY = ("chunk_id", "start_index", "end_index", "elapsed_s", "output_tokens", "backend")
+# Per-chunk metadata that does not describe the merged file (chunks of one run may be graded by different
+# grader versions, when a run is resumed across an upgrade).
+_CHUNK_ONLY = ("chunk_id", "start_index", "end_index", "elapsed_s", "output_tokens", "backend", "grader_version")
 
 
 @dataclass

@@ -21,6 +21,7 @@ from cft.common.jsonio import sha256_file
 from cft.generate.backend import check_backend_flags
 from cft.generate.context_fit import check_max_tokens, check_prompts_fit, resolve_max_model_len
 from cft.generate.options import EngineOptions, SamplingOptions, option_values
+from cft.grading.version import GRADER_VERSION
 from cft.records.chunks import chunk_filename, chunk_range, num_chunks
 from cft.records.models import ModelSpec, get_model, register_from_args
 from cft.records.problems import load_rows, to_problem
@@ -116,7 +117,8 @@ class Plan:
                               num_samples=c.num_samples, sampling=c.sampling(),
                               prompt_template=c.prompt_template, input_file=c.input_file,
                               input_sha256=self.input_sha256, input_rows=self.input_rows,
-                              elapsed_s=elapsed_s, output_tokens=output_tokens, backend=backend)
+                              elapsed_s=elapsed_s, output_tokens=output_tokens, backend=backend,
+                              grader_version=GRADER_VERSION)
 
 
 def existing_matches(path: Path, expected: dict) -> str | None:
