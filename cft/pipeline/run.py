@@ -51,10 +51,11 @@ def run_pipeline(o: Options, argv: list[str]) -> int:
     if o.decontaminate:
         done.append(run_step(root, "decontaminate", run.decontaminate(input_file)))
         removed = orjson.loads(done[-1].read_bytes()).get("removed")
-        if removed != 0 or SOURCE_INDEX_FLAG in o.decontaminate_args:
-            run.gen_input = root.clean_file
-        else:  # nothing removed, no field added: chunk files made from the input before step 0 still match
-            print(f"step 0 removed nothing: generating from {input_file} as it is")
+        run.gen_input = root.clean_file
+        if removed == 0 and SOURCE_INDEX_FLAG not in o.decontaminate_args and made_from(run, input_file):
+            # nothing removed, no field added: chunk files made from the input before step 0 ran still match
+            run.gen_input = input_file
+            print(f"step 0 removed nothing: generating from {input_file} as it is, as the chunk files there were")
     else:
         done.append(root.summary_file("decontaminate"))
         summaries.skipped(done[-1], "decontaminate", "step 0", "skipped (--no_decontaminate)")
@@ -111,6 +112,19 @@ def forget_other_summaries(root: paths.DataRoot, steps: list[str]) -> None:
         print(f"removed the summaries of steps this run does not make: {', '.join(p.name for p in stale)}")
 
 
+def made_from(run: Run, input_file: Path) -> bool:
+    """Whether chunk files of this run's models there were generated from ``input_file`` itself."""
+    sha = sha256_file(input_file)
+    for m in run.models:
+        for path in list_chunk_files(run.root.solutions_dir(m.alias), m.name).values():
+            try:
+                if summaries.chunk_metadata(path).get("input_sha256") == sha:
+                    return True
+            except CftError:
+                continue  # (an unreadable chunk: step 1's check names it)
+    return False
+
+
 def solutions(run: Run) -> tuple[list[Model], int]:
     """The models left to generate with, and how many chunks they miss. A model whose chunk files are all
     there is checked against this run's flags (a chunk made with other sampling, weights, prompt or input is
@@ -160,7 +174,7 @@ def check_chunks(generate_argv: list[str]) -> None:
 
 def print_commands(run: Run, todo: list[Model], argv: list[str]) -> None:
     """The per-GPU scripts of the models left to generate with, the Slurm command, and the rerun."""
-    print("Run on the GPU node(s), then rerun this pipeline:")
+    print("Run on the GPU node(s):")
     for m in todo:
         print(f"  bash {paths.run_script(m.alias, run.root.root)}   # {m.name}, {run.o.gpus} GPUs")
     print("or, with Slurm, write one job array per model (see docs/generation.md) with:")

@@ -98,9 +98,9 @@ def ask(question: str, default: str, unattended: bool) -> str:
     if unattended:
         return default
     try:
-        with open("/dev/tty", "r+") as tty:
-            tty.write(f"{question} [{default}] ")
-            tty.flush()
+        with open("/dev/tty", "w") as out, open("/dev/tty") as tty:  # (a tty opened "r+" is refused: no seek)
+            out.write(f"{question} [{default}] ")
+            out.flush()
             answer = tty.readline().strip()
     except OSError:
         return default
