@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent  # cft/
@@ -35,48 +34,41 @@ def _data_dir() -> Path:
     return (CHECKOUT or Path.cwd()) / "cft_data"
 
 
-@dataclass(frozen=True)
+# every file and folder of a run that has one name, under its data root: DataRoot's attribute -> its name
+_NAMES = {
+    "input_file": "deepscaler_train.json",  # the problem set
+    "clean_file": "deepscaler_train_clean.json",  # step 0's output: the problems kept
+    "filtered_file": "deepscaler_train_filter.json",  # step 3
+    "critique_file": "deepscaler_critique.json",  # step 4
+    "formatted_file": "deepscaler_critique_formatted.json",  # step 5 (its .parquet and _val twins beside it)
+    "sft_file": "deepscaler_critique_sft.jsonl",  # step 6
+    "dataset_dir": "dataset",  # build_dataset.py
+    "slurm_dir": "slurm",  # generate_commands.py --format slurm
+    "log_dir": "logs",  # every log and step summary
+    "commands_file": "commands.txt",  # generate_commands.py's printed commands, as the pipeline keeps them
+    "pipeline_summary": "pipeline_summary.json",  # the pipeline's closing summary
+}
+
+
 class DataRoot:
-    """The files of one run under its data root ``root``."""
-    root: Path
+    """The files of one run under its data root ``root``: an attribute per name of ``_NAMES``, and the
+    per-model and per-step names below."""
+    input_file: Path
+    clean_file: Path
+    filtered_file: Path
+    critique_file: Path
+    formatted_file: Path
+    sft_file: Path
+    dataset_dir: Path
+    slurm_dir: Path
+    log_dir: Path
+    commands_file: Path
+    pipeline_summary: Path
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "root", Path(self.root))
-
-    # the problem set and the files of steps 0, 3, 4, 5 and 6
-    @property
-    def input_file(self) -> Path:
-        return self.root / "deepscaler_train.json"
-
-    @property
-    def clean_file(self) -> Path:
-        """Step 0's output: the problems kept."""
-        return self.root / "deepscaler_train_clean.json"
-
-    @property
-    def filtered_file(self) -> Path:
-        return self.root / "deepscaler_train_filter.json"
-
-    @property
-    def critique_file(self) -> Path:
-        return self.root / "deepscaler_critique.json"
-
-    @property
-    def formatted_file(self) -> Path:
-        """Step 5's training rows (JSON; the .parquet beside it, the held-out ``_val`` twins too)."""
-        return self.root / "deepscaler_critique_formatted.json"
-
-    @property
-    def sft_file(self) -> Path:
-        return self.root / "deepscaler_critique_sft.jsonl"
-
-    @property
-    def dataset_dir(self) -> Path:
-        return self.root / "dataset"
-
-    @property
-    def slurm_dir(self) -> Path:
-        return self.root / "slurm"
+    def __init__(self, root: str | os.PathLike) -> None:
+        self.root = Path(root)
+        for attr, name in _NAMES.items():
+            setattr(self, attr, self.root / name)
 
     # step 1 and 2, per model
     def solutions_dir(self, alias: str) -> Path:
@@ -90,20 +82,6 @@ class DataRoot:
     def problem_set(self) -> Path:
         """What generation reads by default: step 0's output once step 0 has run, else the problem set."""
         return self.clean_file if self.clean_file.is_file() else self.input_file
-
-    # the pipeline's record of a run
-    @property
-    def log_dir(self) -> Path:
-        return self.root / "logs"
-
-    @property
-    def commands_file(self) -> Path:
-        """``generate_commands.py``'s printed commands, as the pipeline keeps them."""
-        return self.root / "commands.txt"
-
-    @property
-    def pipeline_summary(self) -> Path:
-        return self.root / "pipeline_summary.json"
 
     def summary_file(self, step: str) -> Path:
         """``logs/summary_<step>.json``: a step's ``--summary_json`` (what the card is written from)."""

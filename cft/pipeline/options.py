@@ -137,9 +137,8 @@ def parser(prog: str = "run_full_pipeline.sh") -> argparse.ArgumentParser:
 
 
 def _value_flags(p: argparse.ArgumentParser) -> set[str]:
-    return {s for action in p._actions if action.nargs is None and action.option_strings
-            and not isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction, argparse._HelpAction))
-            for s in action.option_strings}
+    """The flags that take one value (switches and --help take none: their nargs is 0)."""
+    return {s for action in p._actions if action.nargs is None for s in action.option_strings}
 
 
 def parse(argv: list[str], prog: str = "run_full_pipeline.sh") -> Options:
