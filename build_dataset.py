@@ -20,10 +20,10 @@ and TRL.
 import time
 
 from cft.common import cli, paths
-from cft.common.summary import Summary, pct
 from cft.dataset.build import build
 from cft.dataset.configs import CONFIGS
 from cft.dataset.manifest import verify
+from cft.dataset.report import dataset_summary
 
 
 def main():
@@ -32,9 +32,11 @@ def main():
         parser.add_argument(f"--{config.flag}", default=None, metavar="PARQUET",
                             help=f"the training file of the '{config.name}' config (its _val twin is the validation "
                                  f"split) (default, when no file is given: {config.train_file}, left out if absent)")
-    parser.add_argument("--summaries", default=str(paths.LOG_DIR), metavar="DIR",
-                        help="folder of the run's summary_<step>.json files, which the card is written from")
-    parser.add_argument("--output_dir", default=str(paths.DATA_DIR / "dataset"), help="the dataset folder")
+    parser.add_argument("--summaries", default=None, metavar="DIR",
+                        help="folder of the run's summary_<step>.json files, which the card is written from "
+                             "(default: logs/ beside the rl training file, where each step leaves its summary)")
+    parser.add_argument("--output_dir", default=None,
+                        help="the dataset folder (default: dataset/ beside the rl training file)")
     parser.add_argument("--license", default=None, metavar="ID",
                         help="the data's licence, a Hub licence identifier (default: the card says it is unknown)")
     parser.add_argument("--pretty_name", default=None, help="the card's title (default: from the input file's name)")
@@ -50,31 +52,12 @@ def main():
         return
 
     t0 = time.perf_counter()
-    built = build(args.output_dir, {c.name: getattr(args, c.flag) for c in CONFIGS}, args.summaries,
-                  args.license, args.pretty_name, args.overwrite)
-    s = Summary("dataset", "dataset folder")
-    for item in built.items:
-        labels = ", ".join(f"{label} {pct(n, item.rows)}" for label, n in item.labels.items())
-        s.row(f"{item.config.name} {item.split}", f"{item.rows} rows ({labels})")
-    for config, why in built.left_out:
-        s.row(f"{config.name}", f"left out: {why}")
-    s.fact("configs", {c: {i.split: i.rows for i in built.items if i.config.name == c}
-                       for c in dict.fromkeys(i.config.name for i in built.items)})
-    s.row("data files", built.placement, key="placement")
-    described = "the run's summaries" if built.prov.summaries else f"the files only ({built.prov.unused})"
-    s.row("card written from", described, key="described_from")
-    s.row("licence", args.license or "unknown (--license not given)", key="license", value=args.license)
-    splits = "; ".join(f"{c} " + ", ".join(f"{split} {n}" for split, n in v.items())
-                       for c, v in s.facts["configs"].items())
-    s.brief("dataset", f"{built.output}: {splits} rows ({built.placement})")
-    s.brief("check it", f"python build_dataset.py --verify {built.output}")
-    s.wrote(built.output / "README.md", "card", headline=False)
-    s.wrote(built.output / "manifest.json", "manifest", headline=False)
-    for item in built.items:
-        s.output(built.output / item.path)
-    s.fact("elapsed_s", round(time.perf_counter() - t0, 3))
-    s.row("time", f"{s.facts['elapsed_s']:.1f} s")
-    s.emit(args.summary_json)
+    files = {c.name: getattr(args, c.flag) for c in CONFIGS}
+    rl_file = files["rl"] or CONFIGS[0].train_file
+    summaries = args.summaries or paths.logs_beside(rl_file)
+    output = args.output_dir or paths.beside(rl_file, "dataset")
+    built = build(output, files, summaries, args.license, args.pretty_name, args.overwrite)
+    dataset_summary(built, args.license, time.perf_counter() - t0).emit(args.summary_json, beside=output)
 
 
 if __name__ == "__main__":

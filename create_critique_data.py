@@ -9,12 +9,13 @@ whose verdict (read by cft/reward.py's parser) is the row's label, each ending e
 held-out, and a report of the rows where every critique contradicts the label (_doubted.json).
 
 The teacher is a local vLLM engine (--teacher_model PATH_OR_ID) or an OpenAI-compatible server
-(--server_url URL, --api_key_env NAME). Work is done in chunks of rows, each written atomically to
+(--teacher_server_url URL, --teacher_api_key_env NAME; the plain --server_url and --api_key_env too).
+Work is done in chunks of rows, each written atomically to
 <output>_work/ as it finishes; a rerun skips the finished chunks, and a killed run (even kill -9)
 leaves no process behind.
 
     python create_critique_data.py --teacher_model /models/Qwen2.5-72B-Instruct --tensor_parallel_size 8
-    python create_critique_data.py --server_url http://127.0.0.1:8000 --api_key_env TEACHER_KEY
+    python create_critique_data.py --teacher_server_url http://127.0.0.1:8000 --teacher_api_key_env TEACHER_KEY
 """
 
 if __name__ == "__main__":
@@ -24,11 +25,11 @@ if __name__ == "__main__":
 
 import contextlib  # noqa: E402
 import time  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 from cft.common import cli, jsonio, paths  # noqa: E402
 from cft.common.errors import CftError  # noqa: E402
 from cft.generate.chunk_lock import ChunkLock, describe  # noqa: E402
+from cft.inference import open_backend  # noqa: E402
 from cft.teacher import options  # noqa: E402
 from cft.teacher.inputs import read_inputs  # noqa: E402
 from cft.teacher.prompts import PROMPT_VERSION  # noqa: E402
@@ -45,15 +46,14 @@ def main():
     t0 = time.perf_counter()
     options.check_flags(args)
     inputs = read_inputs(args.formatted_file, args.max_rows, need_reference=args.show_reference)
+    spec = options.backend_spec(args)
     sampling = options.sampling_of(args)
 
     def work_plan(teacher_model: str):
-        return plan(inputs, args.output_file, run_record(inputs, args.chunk_size, args.max_rows, teacher_model,
-                                                         options.sampling_record(sampling), options.mode_of(args),
-                                                         PROMPT_VERSION), args.overwrite)
+        return plan_with_seed_rule(inputs, args, teacher_model, sampling, spec.server_seeds)
 
     # the chunks already there, before any server or engine (a server's model name may need asking first)
-    work = work_plan(args.teacher_model) if args.teacher_model else None
+    work, seed_rule = work_plan(spec.model) if spec.model else (None, None)
     folder = work_dir(args.output_file)
     folder.mkdir(parents=True, exist_ok=True)
     lock = ChunkLock(folder / "run")
@@ -70,24 +70,22 @@ def main():
             print(f"removed the temporary files a killed run left: {', '.join(leftovers)}", flush=True)
         with contextlib.ExitStack() as stack:
             backend = None
-            if args.server_url and (work is None or work.todo):
-                from cft.inference import ServerBackend
-
-                backend = stack.enter_context(ServerBackend(args.server_url, api_key_env=args.api_key_env,
-                                                            model=args.teacher_model,
-                                                            timeout_s=args.server_timeout_s))
-                work = work or work_plan(backend.model)
+            if spec.kind == "server" and (work is None or work.todo):
+                backend = stack.enter_context(open_backend(spec))
+                if work is None:
+                    work, seed_rule = work_plan(backend.model)
             print(f"{len(inputs.items)} rows ({inputs.count('train')} training, {inputs.count('val')} held out), "
                   f"{len(work.chunks)} chunks of {args.chunk_size}; to do: {[c.chunk_id for c in work.todo]}, "
                   f"already done (skipped): {work.skipped}", flush=True)
             if work.todo and backend is None:
-                backend = stack.enter_context(local_backend(args))
+                backend = stack.enter_context(open_backend(spec, engine_log=paths.logs_beside(args.output_file)
+                                                                 / "engine_teacher.log"))
             if backend is not None:
                 backend_info = backend.describe()
                 report = run(work, backend, sampling, show_reference=args.show_reference,
                              format_examples=args.format_examples,
-                             max_in_flight=options.max_in_flight(args, backend.capacity),
-                             server_seeds=args.server_seeds)
+                             max_in_flight=spec.in_flight(backend, args.num_critiques),
+                             seed_rule=seed_rule if spec.sends_seeds(backend) else None)
         teacher_model = work.run["teacher_model"]
         assembled = assemble(work, inputs, teacher_model, args.keep_per_row, args.keep_thinking, args.show_reference)
         written = write_outputs(assembled, args.output_file)
@@ -97,24 +95,25 @@ def main():
                 backend=backend_info, written=written, doubted_file=output_paths(args.output_file)["doubted"],
                 keep_per_row=args.keep_per_row, keep_thinking=args.keep_thinking,
                 elapsed_s=time.perf_counter() - t0)
-    s.emit(args.summary_json)
+    s.emit(args.summary_json, beside=args.output_file)
 
 
-def local_backend(args):
-    """The in-process engine, its output routed to a log, with the reaper watching for this process's death."""
-    from cft.common.engine_log import route_engine_output
-    from cft.common.reaper import start_reaper
+def plan_with_seed_rule(inputs, args, teacher_model: str, sampling, server_seeds: bool):
+    """The work plan, and the rule of the requests' own seeds (None: none sent): ``sha256``, or ``stride`` where
+    the folder holds chunks of before the rule was recorded (they resume with theirs)."""
+    def record(rule):
+        return run_record(inputs, args.chunk_size, args.max_rows, teacher_model,
+                          options.sampling_record(sampling, rule), options.mode_of(args), PROMPT_VERSION)
 
-    log = route_engine_output(Path(args.engine_log or paths.LOG_DIR / "engine_teacher.log"), args.verbose)
-    if log:
-        print(f"vLLM's own output: {log} (--verbose shows it here)", flush=True)
-    from cft.inference import LocalBackend
-
-    start_reaper()  # before any process of the run starts
-    return LocalBackend(args.teacher_model, seed=args.seed, max_model_len=args.max_model_len, dtype=args.dtype,
-                        enforce_eager=args.enforce_eager, tensor_parallel_size=args.tensor_parallel_size,
-                        gpu_memory_utilization=args.gpu_memory_utilization)
-
+    if not server_seeds:
+        return plan(inputs, args.output_file, record(None), args.overwrite), None
+    try:
+        return plan(inputs, args.output_file, record("sha256"), False), "sha256"
+    except CftError:
+        if not args.overwrite:
+            with contextlib.suppress(CftError):  # chunks of before: no rule recorded, each seed by its stride
+                return plan(inputs, args.output_file, record(None), False), "stride"
+        return plan(inputs, args.output_file, record("sha256"), args.overwrite), "sha256"
 
 if __name__ == "__main__":
     cli.run(main)

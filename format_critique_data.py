@@ -15,13 +15,12 @@ disk) leaves the previous files or none, never a mix.
 """
 
 import time
-from collections import Counter
 from pathlib import Path
 
 from cft.common import cli, paths
 from cft.common.errors import CftError
 from cft.common.jsonio import refuse_overwrite
-from cft.common.summary import Summary, pct
+from cft.critic.reports import format_summary
 from cft.critic.split import DEFAULT_VAL_SIZE, format_split, val_path, val_size_arg
 
 
@@ -51,32 +50,8 @@ def main():
     rows, val_rows, held = format_split(args.critique_file, args.output_file, parquet, args.val_size,
                                         args.seed, args.split)
 
-    labels = Counter(r["answer"] for r in rows)
-    s = Summary("format", "verl rows")
-    s.row("rows", len(rows), key="rows")
-    s.row("right", pct(labels["right"], len(rows)))
-    s.row("wrong", pct(labels["wrong"], len(rows)))
-    s.brief("training rows", len(rows))
-    s.fact("targets", labels).fact("by_source_model", Counter(r["source_model"] for r in rows))
-    if args.val_size:
-        val_labels = Counter(r["answer"] for r in val_rows)
-        problems = f"{len(held)} problem" + "s" * (len(held) != 1)
-        s.row("held out (validation)", f"{problems}, {len(val_rows)} rows, right "
-              f"{pct(val_labels['right'], len(val_rows))}, wrong {pct(val_labels['wrong'], len(val_rows))}"
-              if held else "none (too few problems): no _val files written")
-    s.brief("held out (validation)", f"{len(val_rows)} rows of {len(held)} problem" + "s" * (len(held) != 1))
-    s.fact("val_size", args.val_size).fact("seed", args.seed).fact("val_problems", len(held))
-    s.fact("val_rows", len(val_rows)).fact("val_targets", Counter(r["answer"] for r in val_rows))
-    if args.analyze:
-        lengths = sorted(r["prompt_chars"] for r in rows)
-        s.row("prompt chars min/median/max", f"{lengths[0]}/{lengths[len(lengths) // 2]}/{lengths[-1]}")
-        s.row("by source model", dict(Counter(r["source_model"] for r in rows)))
-    for path in outputs if held else outputs[:2]:
-        s.wrote(path)
-    for path in stale if not held else []:
-        s.row("removed (an earlier run's)", path)
-    s.fact("elapsed_s", round(time.perf_counter() - t0, 3))
-    s.emit(args.summary_json)
+    format_summary(rows, val_rows, held, args.val_size, args.seed, args.analyze, outputs, stale,
+                   time.perf_counter() - t0).emit(args.summary_json, beside=args.output_file)
 
 
 if __name__ == "__main__":

@@ -28,15 +28,15 @@ if __name__ == "__main__":
 import contextlib  # noqa: E402
 
 from cft.common import cli, paths  # noqa: E402
-from cft.common.summary import Summary  # noqa: E402
-from cft.generate.backend import describe_line, open_backend  # noqa: E402
+from cft.generate.backend import describe_line  # noqa: E402
 from cft.generate.graceful_stop import EXIT_CODE  # noqa: E402
 from cft.generate.options import add_arguments  # noqa: E402
 from cft.generate.output_check import check_output_dir, chunk_size_estimate  # noqa: E402
 from cft.generate.plan import RunConfig, plan  # noqa: E402
-from cft.generate.run import run, start_grading_pool  # noqa: E402
-from cft.grading.version import GRADER_VERSION  # noqa: E402
-from cft.records.chunks import chunk_filename, format_ranges  # noqa: E402
+from cft.generate.report import summary  # noqa: E402
+from cft.generate.run import run, start_grading_pool, whole  # noqa: E402
+from cft.inference.spec import open_backend  # noqa: E402
+from cft.records.chunks import chunk_filename  # noqa: E402
 
 
 def main():
@@ -58,12 +58,18 @@ def main():
                          need_bytes=chunk_size_estimate(biggest.questions, biggest.answers, config.num_samples,
                                                         config.max_tokens))
     outcome = None
-    if work.todo and args.dry_run and config.server_urls:
-        with open_backend(config, work.max_model_len) as backend:  # a dry run checks the servers too
+    if work.todo and args.dry_run and config.backend.kind == "server":
+        with open_backend(config.backend) as backend:  # a dry run checks the servers too
             print(describe_line(backend, config), flush=True)
     elif work.todo and not args.dry_run:
-        outcome = generate(config, work, args)
-    summary(config, work, outcome).emit(args.summary_json)
+        try:
+            outcome = generate(config, work, args)
+        except KeyboardInterrupt:  # Ctrl-C: say what is done, so the user knows what a rerun resumes
+            raise KeyboardInterrupt(f"{whole(work)}; rerun the same command to resume") from None
+    # a summary beside the chunk folder by default (logs/summary_generate_<alias>[_worker<k>].json); a dry run
+    # writes one only where asked
+    s = summary(config, work, outcome, worker=args.worker_id)
+    s.emit(args.summary_json, beside=None if args.dry_run else config.output_dir)
     return EXIT_CODE if outcome and outcome.stopped else 0
 
 
@@ -72,61 +78,18 @@ def generate(config, work, args):
     while the pool warms up."""
     from cft.common.reaper import start_reaper
 
+    worker = f"_worker{args.worker_id}" if args.worker_id is not None else ""
+    engine_log = paths.LOG_DIR / f"engine_{config.spec.alias}{worker}.log"
     with contextlib.ExitStack() as stack:
-        if config.server_urls:
-            backend = stack.enter_context(open_backend(config, work.max_model_len))
-            start_reaper()  # before any process of the run starts
-            pool = stack.enter_context(start_grading_pool(args.grading_workers))
-        else:
-            from cft.common.engine_log import route_engine_output
-
-            worker = f"_worker{args.worker_id}" if args.worker_id is not None else ""
-            log = route_engine_output(args.engine_log or paths.LOG_DIR / f"engine_{config.spec.alias}{worker}.log",
-                                      args.verbose)
-            if log:
-                print(f"vLLM's own output: {log} (--verbose shows it here)", flush=True)
-            start_reaper()
-            pool = stack.enter_context(start_grading_pool(args.grading_workers))  # warms up while the engine loads
-            backend = stack.enter_context(open_backend(config, work.max_model_len))
+        start_reaper()  # before any process of the run starts
+        if config.backend.kind == "server":
+            backend = stack.enter_context(open_backend(config.backend))
+        pool = stack.enter_context(start_grading_pool(args.grading_workers))  # warms up while an engine loads
+        if config.backend.kind != "server":
+            backend = stack.enter_context(open_backend(config.backend, max_model_len=work.max_model_len,
+                                                       engine_log=engine_log))
         print(describe_line(backend, config), flush=True)
         return run(work, backend, grading_workers=args.grading_workers, pool=pool, term_grace_s=args.term_grace_s)
-
-
-def summary(config, work, outcome) -> Summary:
-    spec = config.spec
-    reports = outcome.reports if outcome else []
-    written = outcome.written if outcome else []
-    samples = sum(r.samples for r in reports)
-    correct = sum(r.correct for r in reports)
-    gen_s = outcome.generate_s if outcome else 0.0
-    tokens = sum(r.output_tokens for r in reports)
-    s = Summary(f"generate_{spec.alias}", f"generate {spec.name}")
-    s.row("chunks written", written or "none", key="chunks_written", value=written)
-    s.row("chunks skipped (done)", work.skipped or "none", key="chunks_skipped", value=work.skipped)
-    locked, elsewhere = (outcome.locked, outcome.done_elsewhere) if outcome else ([], [])
-    if locked or elsewhere:
-        s.row("chunks left to others", f"locked: {locked or 'none'}, done by another process: {elsewhere or 'none'}")
-    s.fact("chunks_locked", locked).fact("chunks_done_elsewhere", elsewhere)
-    missing = []
-    if outcome and outcome.stopped:
-        finished = set(written) | set(work.skipped) | set(elsewhere)
-        missing = [j.chunk_id for j in work.todo if j.chunk_id not in finished]
-        s.row("stopped by SIGTERM", f"chunks not done: {format_ranges(missing)}; rerun the same command "
-                                    "(or let the requeued job) do them")
-    s.fact("stopped", bool(outcome and outcome.stopped)).fact("chunks_missing", missing)
-    s.row("samples", samples, key="samples")
-    s.row("accuracy", f"{100 * correct / samples:.1f}%" if samples else "-")
-    s.row("output tokens", f"{tokens} ({tokens / gen_s:.0f} tok/s)" if gen_s else tokens)
-    s.row("output dir", config.output_dir)
-    s.fact("correct", correct).fact("output_tokens", tokens).fact("generate_s", round(gen_s, 3))
-    s.fact("max_model_len", work.max_model_len).fact("max_tokens", config.max_tokens)
-    s.fact("grader_version", GRADER_VERSION)  # the grader that graded these chunks as they were written
-    s.brief(f"generated {spec.alias}", f"{len(written)} chunks written, {len(work.skipped)} already done; "
-                                       f"{samples} samples, accuracy "
-                                       + (f"{100 * correct / samples:.1f}%" if samples else "-"))
-    for cid in written:
-        s.output(config.output_dir / chunk_filename(spec.name, cid))
-    return s
 
 
 if __name__ == "__main__":

@@ -22,12 +22,14 @@ from pathlib import Path
 
 from cft.common import cli, paths
 from cft.common.errors import CftError
-from cft.common.summary import Summary, pct
+from cft.common.oserrors import check_writable
 from cft.common.workers import default_workers
-from cft.grading import DEFAULT_TIMEOUT_S, GRADER_VERSION, grading_pool
+from cft.grading import DEFAULT_TIMEOUT_S, grading_pool
 from cft.grading.disputes import ALL_SIGNALS, SIGNALS
 from cft.grading.label_report import LabelReport
 from cft.grading.regrade import RegradeStats, input_files, regrade_file
+from cft.grading.report import grade_summary
+from cft.inference.spec import BackendSpec, add_backend_arguments
 from cft.records.models import DEFAULT_MODELS, get_model
 
 
@@ -40,12 +42,12 @@ def main():
     p.add_argument("--signals", nargs="*", default=list(SIGNALS), choices=ALL_SIGNALS,
                    help="dispute signals to check (none: no disputes)")
     p.add_argument("--force", action="store_true", help="re-grade files already graded by this grader version")
-    p.add_argument("--judge_model", help="an LLM (local path or id) asked about the flagged verdicts, via vLLM")
-    p.add_argument("--judge_max_model_len", type=int, default=2048, help="the judge's context length")
-    p.add_argument("--judge_dtype", default="auto", help="the judge's dtype (float32 on CPUs without bf16)")
-    p.add_argument("--judge_enforce_eager", action="store_true", help="no CUDA graphs / torch.compile for the judge")
-    p.add_argument("--verbose", action="store_true", help="show the judge's vLLM output here, not in cft_data/logs/")
-    p.add_argument("--report", default=str(paths.DATA_DIR / "label_report.md"), help="label report (Markdown)")
+    add_backend_arguments(p, "judge", defaults={"max_model_len": 2048}, title="the LLM judge", model_help=(
+        "an LLM (local path or hub id, run by vLLM; with --judge_server_url, the served name) asked about the "
+        "flagged verdicts"))
+    p.add_argument("--report", default=None,
+                   help="label report, Markdown (default: label_report.md beside the first input; vLLM's own output "
+                        "of a local judge goes to logs/engine_judge.log beside it)")
     p.add_argument("--seed", type=int, default=0, help="seed of the report's random sample")
     p.add_argument("--examples", type=int, default=10, help="changed verdicts to print")
     cli.add_summary_json(p)
@@ -59,18 +61,23 @@ def main():
     if args.workers < 1:
         raise CftError(f"--workers must be at least 1, got {args.workers}")
     files = input_files(args.input_dir, args.input_file)
+    # the report beside the data, and a place to write it, before any file is re-graded (one step, one commit)
+    first = Path(args.input_dir[0]) / "x" if args.input_dir else Path(args.input_file[0])
+    report_file = Path(args.report) if args.report else paths.beside(first.parent, "label_report.md") \
+        if args.input_dir else paths.beside(first, "label_report.md")
+    check_writable(report_file, "--report")
 
+    judge_spec = BackendSpec.from_args(args, "judge")
+    if judge_spec.kind == "server" and judge_spec.served_model_name is None:
+        judge_spec.served_model_name = judge_spec.model
+    asked = judge_spec.model or judge_spec.server_url
+    if asked:
+        judge_spec.check()
     judge = None
-    if args.judge_model:
-        from cft.common.engine_log import route_engine_output
+    if asked:
         from cft.grading.judge import Judge
 
-        log = route_engine_output(paths.LOG_DIR / "engine_judge.log", args.verbose)
-        if log:
-            print(f"vLLM's own output: {log} (--verbose shows it here)", flush=True)
-
-        judge = Judge(args.judge_model, max_model_len=args.judge_max_model_len, dtype=args.judge_dtype,
-                      enforce_eager=args.judge_enforce_eager, seed=args.seed)
+        judge = Judge(judge_spec, engine_log=paths.logs_beside(report_file) / "engine_judge.log")
 
     stats, report = RegradeStats(), LabelReport(args.seed)
     t0 = time.perf_counter()
@@ -78,44 +85,10 @@ def main():
         for path in files:
             regrade_file(path, pool, stats, report, args.timeout_s, args.signals, judge, args.force)
     elapsed = time.perf_counter() - t0
-    report_path = report.write(args.report)
+    report_path = report.write(report_file)
 
-    s = Summary("grade")
-    s.row("grader version", GRADER_VERSION, key="grader_version")
-    s.row("files re-graded", len(stats.files), key="files", value=stats.files)
-    s.row("files skipped (already current)", len(stats.skipped), key="skipped", value=stats.skipped)
-    s.row("problems", stats.problems, key="problems")
-    s.row("solutions", stats.solutions, key="solutions")
-    s.row("verdicts changed", pct(stats.changed, stats.solutions), key="changed", value=stats.changed, headline=True)
-    for (old, new), count in sorted(stats.changes.items(), key=lambda kv: -kv[1]):
-        if old != new:
-            s.row(f"  {old} -> {new}", count)
-    s.fact("changes", {f"{old}->{new}": c for (old, new), c in stats.changes.items() if old != new})
-    for ex in stats.examples[:args.examples]:
-        s.row(f"  e.g. {Path(ex['file']).name} #{ex['index']}.{ex['solution']}",
-              f"{ex['old']} -> {ex['new']}: {ex['old_answer']!r} -> {ex['new_answer']!r} "
-              f"(truth {ex['ground_truth']!r})")
-    s.fact("examples", stats.examples)
-    s.row("disputed", pct(stats.disputed_solutions, stats.solutions), key="disputed", value=stats.disputed_solutions,
-          headline=True)
-    for reason, count in stats.disputed.most_common():
-        s.row(f"  {reason}", count)
-    s.fact("disputed_by_reason", dict(stats.disputed))
-    if judge is not None:
-        per_k = 1000 * stats.judge_s / stats.judged if stats.judged else 0.0
-        s.row("judged", f"{stats.judged} in {stats.judge_s:.1f} s ({per_k:.1f} s per 1000): "
-              + ", ".join(f"{v} {c}" for v, c in stats.judge_verdicts.most_common()))
-    s.fact("judged", stats.judged).fact("judge_verdicts", dict(stats.judge_verdicts)).fact("judge_s", stats.judge_s)
-    for label, text in report.summary_rows():
-        s.row(label, text)
-    s.fact("labels", report.data())
-    s.wrote(report_path, "label report")
-    rate = stats.solutions / stats.grade_s if stats.grade_s else 0.0
-    s.row("time", f"{elapsed:.1f} s ({rate:.0f} solutions/s, {args.workers} workers)")
-    s.fact("grade_s", stats.grade_s).fact("elapsed_s", elapsed)
-    for path in stats.files:
-        s.output(path)
-    s.emit(args.summary_json)
+    s = grade_summary(stats, report, report_path, judge, args.examples, args.workers, elapsed)
+    s.emit(args.summary_json, beside=report_file)
 
 
 if __name__ == "__main__":

@@ -14,9 +14,9 @@ import time
 from cft.common import cli, paths
 from cft.common.jsonio import refuse_overwrite, sha256_file
 from cft.common.reaper import guard_spawned_children
-from cft.common.summary import Summary, histogram_line, pct
 from cft.common.workers import default_workers
 from cft.curate.merge import merge_models
+from cft.curate.reports import merge_summary
 from cft.records.chunks import chunk_model
 from cft.records.models import DEFAULT_MODELS, add_register_flag, alias_map, find_model, get_model, register_from_args
 from cft.records.problems import load_rows
@@ -67,26 +67,7 @@ def main():
         guard_spawned_children()  # its worker processes die with it, even on kill -9 (cft/common/reaper.py)
     merged = merge_models(jobs, args.allow_partial, args.workers, input_rows, input_sha)
 
-    s = Summary("merge")
-    models = {}
-    for m in merged:
-        s.section(f"merged {m.model}")
-        s.row("chunks", f"{m.chunks_merged} of {m.chunks_expected}"
-              + (f", MISSING {len(m.missing_chunks)}: {m.missing_chunks}" if m.missing_chunks else ""))
-        s.row("problems", m.problems)
-        s.row("solutions", m.solutions)
-        s.row("grades", ", ".join(f"{g} {pct(n, m.solutions)}" for g, n in m.grades.most_common()))
-        s.row("truncated (length)", pct(m.truncated, m.solutions))
-        s.row("correct-of-n per problem", histogram_line(m.num_correct_hist))
-        for note in m.notes:
-            s.row("note", note)
-        s.wrote(m.output)
-        models[m.model] = {"chunks_expected": m.chunks_expected, "chunks_merged": m.chunks_merged,
-                           "missing_chunks": m.missing_chunks, "problems": m.problems, "solutions": m.solutions,
-                           "grades": m.grades, "truncated": m.truncated, "num_correct_hist": m.num_correct_hist,
-                           "notes": m.notes, "output": m.output}
-    s.fact("models", models).fact("elapsed_s", round(time.perf_counter() - t0, 3))
-    s.emit(args.summary_json)
+    merge_summary(merged, time.perf_counter() - t0).emit(args.summary_json, beside=merged[0].output if merged else None)
 
 
 if __name__ == "__main__":

@@ -71,7 +71,7 @@ def main() -> None:
 
     from cft.common.reaper import start_reaper
     from cft.fixtures.tiny_model import build_tiny_model
-    from cft.inference import LocalBackend, Request, Sampling, drive
+    from cft.inference import BackendSpec, Request, Sampling, drive, open_backend
     from cft.records.prompts import FEW_SHOT
 
     lock_s = bench_locks()
@@ -79,7 +79,11 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="fault_overhead_"))
     model = args.model_path or str(build_tiny_model(work / "tiny"))
     prompts = [f"{FEW_SHOT}Q: What is {i} + {i % 7}?\nA:" for i in range(args.problems)]
-    engine = LocalBackend(model, seed=0, max_model_len=1024, enforce_eager=True, dtype="float32")
+    engine = open_backend(BackendSpec(model=model, seed=0, max_model_len=1024, enforce_eager=True, dtype="float32"))
+    opened = start_reaper()  # the one open_backend started: stopped, so each round measures without, then with
+    if opened is not None:
+        opened.kill()
+        opened.wait()
     sampling = Sampling(n=args.num_samples, temperature=0.7, top_p=0.95, max_tokens=args.max_tokens, stop=("\nQ:",))
 
     def generate(batch: list[str]) -> int:

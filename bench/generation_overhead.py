@@ -197,10 +197,9 @@ def main() -> None:
     from vllm import SamplingParams
 
     from cft.fixtures.tiny_model import build_tiny_model
-    from cft.generate.backend import request_seed
     from cft.generate.plan import RunConfig, plan
     from cft.generate.run import run, start_grading_pool
-    from cft.inference import LocalBackend, Request, ServerBackend, drive
+    from cft.inference import BackendSpec, Request, drive, open_backend, request_seed
     from cft.records.models import get_model
 
     work = Path(tempfile.mkdtemp(prefix="gen_overhead_"))
@@ -213,10 +212,11 @@ def main() -> None:
 
     def config(out: Path) -> RunConfig:
         out.mkdir(parents=True, exist_ok=True)  # (generate_solutions.py makes it in its pre-flight checks)
-        return RunConfig(spec=get_model("qwen25"), model_path=model_path, input_file=inp, output_dir=out,
+        backend = BackendSpec(model=model_path, seed=0, max_model_len=args.max_model_len,
+                              max_in_flight=args.max_in_flight or args.chunk_size, server_seeds=True)
+        return RunConfig(spec=get_model("qwen25"), backend=backend, input_file=inp, output_dir=out,
                          chunk_size=args.chunk_size, num_samples=args.num_samples, temperature=0.7, top_p=0.95,
-                         max_tokens=args.max_tokens, seed=0, prompt_template=args.template,
-                         max_model_len=args.max_model_len, max_in_flight=args.max_in_flight)
+                         max_tokens=args.max_tokens, prompt_template=args.template)
 
     jobs = plan(config(work / "probe"), log=quiet).todo
     c = config(work / "probe")
@@ -224,8 +224,9 @@ def main() -> None:
     params = SamplingParams(n=s.n, temperature=s.temperature, top_p=s.top_p, max_tokens=s.max_tokens,
                             stop=list(s.stop))
     pool = start_grading_pool(args.grading_workers)
-    local = LocalBackend(model_path, seed=0, max_model_len=args.max_model_len, max_num_seqs=args.max_num_seqs,
-                         enforce_eager=args.enforce_eager, **NO_SPLIT_PREFILL(args.max_model_len))
+    local = open_backend(BackendSpec(model=model_path, seed=0, max_model_len=args.max_model_len,
+                                     enforce_eager=args.enforce_eager, engine_args={
+                                         "max_num_seqs": args.max_num_seqs, **NO_SPLIT_PREFILL(args.max_model_len)}))
     llm = local._llm  # the same engine for the bare LLM.generate paths
     capacity = local.capacity
     llm.generate(jobs[0].prompts[:8], params, use_tqdm=False)  # warm-up
@@ -238,7 +239,7 @@ def main() -> None:
                      *(["--enforce-eager"] if args.enforce_eager else [])]
             url = stack.enter_context(vllm_server(model_path, work / "server.log", flags,
                                                   kv_cache_gib=int(os.environ.get("VLLM_CPU_KVCACHE_SPACE", "2"))))
-            server = stack.enter_context(ServerBackend(url, timeout_s=60))
+            server = stack.enter_context(open_backend(BackendSpec(server_url=[url], server_timeout_s=60)))
             run(plan(config(work / "warm"), log=quiet), server, pool=pool, log=quiet)  # warm-up, one pass
 
         def measure(name: str, r: int) -> tuple[float, float, list, float | None]:
@@ -258,7 +259,7 @@ def main() -> None:
                 elif name in ("drive", "server_bare"):
                     done, bare = [], name == "server_bare"
                     drive(backend, (Request(i, prompt=p, sampling=replace(s, seed=request_seed(0, i) if bare else None))
-                                    for i, p in enumerate(prompts)), len(prompts) if bare else c.max_in_flight,
+                                    for i, p in enumerate(prompts)), len(prompts) if bare else c.backend.max_in_flight,
                           done.append)
                     tokens = sum(x.output_tokens for x in done)
                 else:
@@ -289,7 +290,7 @@ def main() -> None:
 
     print(f"\nmodel {model_path}; {args.problems} problems x {args.num_samples} samples in {len(jobs)} chunks of "
           f"{args.chunk_size}, max_tokens {args.max_tokens}, max_num_seqs {capacity}, max_in_flight "
-          f"{config(work).max_in_flight} requests; {args.rounds} rounds")
+          f"{config(work).backend.max_in_flight} requests; {args.rounds} rounds")
     print(f"{'path':11} {'tok/s (median)':>15}  {'ratio to the ceiling, per round':40} idle share before the last "
           "prompt")
     for name in ran:

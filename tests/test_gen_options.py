@@ -42,9 +42,10 @@ def test_one_definition_feeds_config_metadata_and_sampling():
                                  "stop": ["<|im_end|>", "<|endoftext|>"]}
     assert config.request_sampling(config.stops(), seed=11) == Sampling(
         n=5, temperature=0.3, top_p=0.95, max_tokens=3072, stop=("<|im_end|>", "<|endoftext|>"), seed=11)
-    assert config.engine_kwargs() == {"tensor_parallel_size": 1, "gpu_memory_utilization": 0.9, "dtype": "auto",
-                                      "enforce_eager": False}
-    assert config.max_in_flight == config.chunk_size == 1000 and config.server_urls is None
+    assert config.backend.engine_kwargs() == {"tensor_parallel_size": 1, "gpu_memory_utilization": 0.9,
+                                              "dtype": "auto", "enforce_eager": False}
+    assert config.backend.max_in_flight is None and config.backend.kind == "local"  # in flight: from the engine
+    assert config.backend.seed == 7 and config.backend.server_seeds  # each problem's request seeded on a server
 
 
 def test_a_new_sampling_setting_is_one_field():

@@ -18,7 +18,7 @@ import pytest
 from conftest import ROOT, SERVER_KEY, SERVER_KEY_ENV, chunk_path, gen_cmd, run_cmd
 from servers import FaultProxy, free_port, proxy_process
 
-from cft.generate.backend import request_seed
+from cft.inference import request_seed
 from cft.records.solutions import RUN_KEYS
 
 MODEL = "qwen-2.5-math-7b"
@@ -167,7 +167,7 @@ def killed_server(tiny_server, tiny_model, gen_input, tmp_path_factory):
     log = d / "run.log"
     with proxy_process(tiny_server, delay_s=0.3) as (url, proxy):
         cmd = server_cmd(tiny_model, gen_input, out, url, "--server_timeout_s", "3", "--summary_json",
-                         str(d / "summary.json"))
+                         str(d / "summary.json"), "--max_in_flight", "2")  # a chunk at a time: chunks left to do
         with log.open("w") as f:
             proc = subprocess.Popen(cmd, stdout=f, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 300

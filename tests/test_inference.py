@@ -21,16 +21,9 @@ import pytest
 from servers import FaultProxy, free_port, proxy_process, vllm_server
 
 from cft.common.errors import CftError
-from cft.inference import (
-    BackendError,
-    Completion,
-    LocalBackend,
-    Request,
-    Sampling,
-    ServerBackend,
-    Trace,
-    drive,
-)
+from cft.inference import BackendError, Completion, Request, Sampling, Trace, drive
+from cft.inference.local import LocalBackend
+from cft.inference.server import ServerBackend
 
 KEY_ENV = "CFT_TEST_INFERENCE_KEY"
 SENTINEL = "sk-cft-sentinel-5b8e1f0c"

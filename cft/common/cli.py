@@ -38,8 +38,8 @@ def run(main: Callable[[], object]) -> None:
     except OSError as e:  # a full disk, a read-only folder, a folder in a file's place: one line naming it
         print(f"error: {fold(one_line(e))}", file=sys.stderr)
         sys.exit(1)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+    except KeyboardInterrupt as e:  # a step may say what is done: KeyboardInterrupt("3 of 6 chunks are whole")
+        print("interrupted" + (f": {fold(str(e))}" if str(e) else ""), file=sys.stderr)
         sys.exit(130)
     sys.exit(code if isinstance(code, int) else 0)
 
@@ -50,7 +50,14 @@ def say(message: str) -> None:
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Keeps the docstring's layout and shows every flag's default."""
+    """Keeps the docstring's layout and shows each flag's default once: not where its help already says it, and
+    not an empty one (None, an off switch)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "default" in text or action.default in (None, False) or action.default is argparse.SUPPRESS:
+            return text
+        return super()._get_help_string(action)
 
 
 def parser(doc: str | None) -> argparse.ArgumentParser:

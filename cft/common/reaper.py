@@ -65,16 +65,24 @@ def guard_spawned_children() -> subprocess.Popen | None:
     return start_reaper()
 
 
+_reaper: subprocess.Popen | None = None
+
+
 def start_reaper() -> subprocess.Popen | None:
-    """Start the watchdog of this (marked) run; None when the run is not marked."""
+    """Start the watchdog of this (marked) run, once (a second call while it runs returns it); None when the run
+    is not marked."""
+    global _reaper
     token = run_token()
     if token is None:
         return None
+    if _reaper is not None and _reaper.poll() is None:
+        return _reaper
     env = {k: v for k, v in os.environ.items() if k != ENV}
     proc = subprocess.Popen([sys.executable, "-m", "cft.common.reaper", str(os.getpid()), token], env=env,
                             stdin=subprocess.PIPE, start_new_session=True,
                             cwd=Path(__file__).resolve().parents[2])  # where ``cft`` is importable
     atexit.register(_note_clean_exit, proc)
+    _reaper = proc
     return proc
 
 

@@ -73,9 +73,10 @@ def problems_of(critique_file: str | Path) -> set[int]:
     """The question index of every critique row; each row is checked as step 5 will format it."""
     problems: set[int] = set()
     for position, row in enumerate(iter_json_list(critique_file, what="critique rows")):
-        index = to_verl(row, position)["extra_info"]["question_index"]
+        index = to_verl(row, position, where=f"{critique_file}: critique row")["extra_info"]["question_index"]
         if not isinstance(index, int) or isinstance(index, bool):
-            raise CftError(f"critique row {position}: index is {index!r}, expected the problem's number")
+            raise CftError(f"{critique_file}: critique row {position}: index is {index!r}, expected the problem's "
+                           "number")
         problems.add(index)
     return problems
 

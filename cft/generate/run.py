@@ -29,12 +29,12 @@ from tqdm import tqdm
 from cft.common.cli import say
 from cft.common.errors import CftError
 from cft.common.jsonio import remove_leftovers, write_results_file
-from cft.generate.backend import request_seed
 from cft.generate.chunk_lock import ChunkLock, describe
 from cft.generate.graceful_stop import GracefulStop, chunk_list
 from cft.generate.plan import ChunkJob, Plan, existing_matches
 from cft.grading.pool import grade_batch, grading_pool
 from cft.inference import Backend, BackendError, Completion, Request, Sample, Trace, drive
+from cft.inference.spec import request_seed
 from cft.records.chunks import list_chunk_files
 from cft.records.solutions import result_row, solution_record
 
@@ -103,7 +103,8 @@ def _finish_chunk(plan_: Plan, chunk: _InFlight, flight_s: float, backend: dict)
                        counts.get("correct", 0), counts, time.perf_counter() - t0, written)
 
 
-def _whole(plan_: Plan) -> str:
+def whole(plan_: Plan) -> str:
+    """How many of the run's chunks are whole on disk now, and where."""
     c = plan_.config
     have = [cid for cid in list_chunk_files(c.output_dir, c.spec.name) if cid < plan_.total_chunks]
     return f"{len(have)} of {plan_.total_chunks} chunks are whole in {c.output_dir}"
@@ -111,7 +112,7 @@ def _whole(plan_: Plan) -> str:
 
 def _cannot_write(plan_: Plan, job: ChunkJob, path, e: OSError) -> CftError:
     return CftError(f"{path}: cannot write chunk {job.chunk_id:03d} ({e.strerror or e}); stopped there: "
-                    f"{_whole(plan_)}")
+                    f"{whole(plan_)}")
 
 
 def _locked(plan_: Plan, job: ChunkJob, out: RunOutcome, log, stop: GracefulStop):
@@ -172,6 +173,7 @@ def run(plan_: Plan, backend: Backend, grading_workers: int = 2, log=say, pool=N
     c = plan_.config
     described = backend.describe()
     sampling = c.request_sampling(c.stops())
+    seeded = c.backend.sends_seeds(backend)
     out = RunOutcome()
     flight: dict[int, _InFlight] = {}  # chunk id -> chunk in flight
     writes: list[tuple[ChunkJob, Future, ChunkLock]] = []
@@ -191,7 +193,7 @@ def run(plan_: Plan, backend: Backend, grading_workers: int = 2, log=say, pool=N
             for k, prompt in enumerate(job.prompts):
                 if not stop.may_submit(job.chunk_id):
                     return
-                if described.get("per_request_seeds"):
+                if seeded:
                     chunk.seeds[k] = request_seed(c.seed, job.start + k)
                 yield Request(job.start + k, prompt=prompt, sampling=dataclasses.replace(sampling, seed=chunk.seeds[k]))
 
@@ -232,11 +234,12 @@ def run(plan_: Plan, backend: Backend, grading_workers: int = 2, log=say, pool=N
     with GracefulStop(term_grace_s, log) as stop, ThreadPoolExecutor(1) as writer:
         t0 = time.perf_counter()
         try:
-            drive(backend, requests(stop), c.max_in_flight, on_done, should_stop=stop.should_stop, trace=trace)
+            drive(backend, requests(stop), c.backend.in_flight(backend, c.num_samples), on_done,
+                  should_stop=stop.should_stop, trace=trace)
         except BackendError as e:
             in_flight = sorted(flight)
             collect(block=True)  # the chunks already back are written
-            raise CftError(f"{e}; stopped with {chunk_list(in_flight)} in flight, left absent: {_whole(plan_)} "
+            raise CftError(f"{e}; stopped with {chunk_list(in_flight)} in flight, left absent: {whole(plan_)} "
                            "(rerun the same command to resume)") from None
         finally:
             out.generate_s = time.perf_counter() - t0

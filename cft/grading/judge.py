@@ -5,9 +5,11 @@ answer (the extracted one, not the whole solution: short prompts, and the
 question is only whether two answers agree) and replies yes or no. Any model
 vLLM serves works: an instruct or chat model through its tokenizer's chat
 template, a base model (no chat template) through a plain completion prompt.
-Greedy decoding, a few tokens. The engine is a ``cft.inference.LocalBackend`` (vLLM is
-imported only there), every question of a batch in flight at once through ``drive``; build it
-under ``if __name__ == "__main__":``.
+Greedy decoding, a few tokens. The judge's backend comes from its flags (``--judge_model``,
+``--judge_server_url``, ... : ``cft.inference.spec`` with the role ``judge``): an in-process vLLM
+engine (build it under ``if __name__ == "__main__":``) or OpenAI-compatible servers (asked with
+chat messages, their own chat template applied). Every question of a batch is in flight at once
+through ``drive``.
 """
 
 from __future__ import annotations
@@ -48,22 +50,31 @@ def parse_verdict(reply: str) -> str:
 
 
 class Judge:
-    """One vLLM engine answering yes/no questions."""
+    """A model answering yes/no questions, through the backend ``spec`` describes."""
 
-    def __init__(self, model_path: str, *, max_model_len: int | None = 2048, dtype: str = "auto",
-                 enforce_eager: bool = False, seed: int = 0, max_tokens: int = 4):
-        from cft.inference import LocalBackend, Sampling
-        from cft.records.prompts import load_tokenizer
+    def __init__(self, spec, *, max_tokens: int = 4, engine_log=None):
+        from cft.inference import Sampling, open_backend
 
-        self.model_path = str(model_path)
-        self.tokenizer = load_tokenizer(self.model_path)
-        self.chat = bool(getattr(self.tokenizer, "chat_template", None))
-        self.backend = LocalBackend(self.model_path, seed=seed, max_model_len=max_model_len, dtype=dtype,
-                                    enforce_eager=enforce_eager)
+        self.model_path = str(spec.model or spec.served_model_name or "")
+        self.tokenizer = None
+        if spec.kind == "local":
+            from cft.records.prompts import load_tokenizer
+
+            self.tokenizer = load_tokenizer(self.model_path)
+        self.chat = self.tokenizer is None or bool(getattr(self.tokenizer, "chat_template", None))
+        self.backend = open_backend(spec, engine_log=engine_log)
         self.sampling = Sampling(n=1, temperature=0.0, top_p=1.0, max_tokens=max_tokens, stop=("\n",))
         self.seconds = 0.0
         self.prompt_tokens = 0
         self.output_tokens = 0
+
+    def request(self, key: int, q: Question):
+        """A chat request (a server, or a local model with a chat template), else a plain completion prompt."""
+        from cft.inference import Request
+
+        if self.tokenizer is None:
+            return Request(key, messages=[{"role": "user", "content": user_message(q)}], sampling=self.sampling)
+        return Request(key, prompt=self.prompt(q), sampling=self.sampling)
 
     def prompt(self, q: Question) -> str:
         if self.chat:
@@ -77,7 +88,7 @@ class Judge:
             return []
         from tqdm import tqdm
 
-        from cft.inference import Request, drive
+        from cft.inference import drive
 
         replies = {}
         bar = tqdm(total=len(questions), desc="judge", unit="verdict", disable=len(questions) <= 50)
@@ -87,11 +98,10 @@ class Judge:
             bar.update(1)
 
         t0 = time.perf_counter()
-        drive(self.backend, (Request(i, prompt=self.prompt(q), sampling=self.sampling)
-                             for i, q in enumerate(questions)), len(questions), on_done)
+        drive(self.backend, (self.request(i, q) for i, q in enumerate(questions)), len(questions), on_done)
         self.seconds += time.perf_counter() - t0
         bar.close()
         done = [replies[i] for i in range(len(questions))]
-        self.prompt_tokens += sum(c.prompt_tokens for c in done)
-        self.output_tokens += sum(c.output_tokens for c in done)
+        self.prompt_tokens += sum(c.prompt_tokens or 0 for c in done)
+        self.output_tokens += sum(c.output_tokens or 0 for c in done)
         return [parse_verdict(c.samples[0].text) for c in done]

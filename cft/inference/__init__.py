@@ -1,6 +1,10 @@
-"""Model inference, the only package that imports vLLM: the backends shared by step 1 (sampling
-solutions), the LLM judge of ``grade_solutions.py`` and step 6 (a teacher writing critiques).
+"""Model inference, the only package that imports vLLM, and the one place a model is run from: every step
+that runs one (step 1's solutions, the judge of ``grade_solutions.py``, step 6's teacher) declares its
+flags and opens its backend through ``spec``.
 
+- ``spec``: ``BackendSpec`` (a model's backend flags, declared once, with a role prefix where a step
+  runs several models), ``add_backend_arguments``, ``open_backend`` over the registry of kinds
+  (``BACKENDS``), ``request_seed`` (the one seed rule) and ``default_max_in_flight``.
 - ``types``: ``Request`` (a prompt or chat messages, with its ``Sampling``), ``Completion``,
   ``Sample``, the ``Backend`` interface and ``BackendError``.
 - ``local``: ``LocalBackend``, an in-process vLLM engine (imports vLLM when built).
@@ -11,10 +15,9 @@ A backend is used from one thread: ``submit`` requests, ``wait`` for finished on
 does that for a caller with ``on_done`` called per completion.
 """
 
-from cft.inference.local import LocalBackend
 from cft.inference.loop import Trace, drive
-from cft.inference.server import ServerBackend
+from cft.inference.spec import BackendSpec, add_backend_arguments, open_backend, request_seed
 from cft.inference.types import Backend, BackendError, Completion, Request, Sample, Sampling
 
-__all__ = ["Backend", "BackendError", "Completion", "LocalBackend", "Request", "Sample", "Sampling",
-           "ServerBackend", "Trace", "drive"]
+__all__ = ["Backend", "BackendError", "BackendSpec", "Completion", "Request", "Sample", "Sampling", "Trace",
+           "add_backend_arguments", "drive", "open_backend", "request_seed"]

@@ -89,14 +89,14 @@ def raw_prompt(template: str, question: str, row_prompt: str | None, where: str)
     raise CftError(f"prompt template {template!r} is not a raw template")
 
 
-def load_tokenizer(model_path: str):
-    """The model's tokenizer; a typo'd path or an unreachable hub id is one line, before any GPU work."""
+def load_tokenizer(model_path: str, cached_only: bool = False):
+    """The model's tokenizer; a typo'd path or an unreachable hub id is one line, before any GPU work
+    (``cft.common.hub``). ``cached_only``: None where it is neither a local folder nor in the Hub cache."""
     from transformers import AutoTokenizer
 
-    try:
-        return AutoTokenizer.from_pretrained(model_path)
-    except Exception as e:  # noqa: BLE001 (transformers raises many kinds)
-        raise CftError(f"cannot load the tokenizer of {model_path!r}: {e}") from None
+    from cft.common.hub import from_hub
+
+    return from_hub(AutoTokenizer.from_pretrained, model_path, "tokenizer", cached_only=cached_only)
 
 
 def render_prompts(template: str, problems, tokenizer, model_path: str, where: str) -> list[str]:

