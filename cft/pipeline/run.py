@@ -44,7 +44,7 @@ def run_pipeline(o: Options, argv: list[str]) -> int:
     if not input_file.is_file():
         raise CftError(f"input file {input_file} not found")
     run = Run(o, resolve_models(o), input_file)
-    forget_other_summaries(root, run.step_names())
+    forget_other_summaries(root, run.step_names(), [f"generate_{m.alias}_worker" for m in run.models])
     done: list[Path] = []  # this run's step summaries, in order
 
     # step 0: derived, re-derived on every run (byte for byte the same for the same input and flags)
@@ -101,11 +101,13 @@ def run_pipeline(o: Options, argv: list[str]) -> int:
     return 0
 
 
-def forget_other_summaries(root: paths.DataRoot, steps: list[str]) -> None:
+def forget_other_summaries(root: paths.DataRoot, steps: list[str], kept: list[str]) -> None:
     """Remove the summaries in the log folder of steps this run does not make (an earlier run's teacher, a
-    model no longer generated with, a step run by hand): the card is written from what is there. Each step
-    this run makes replaces its own."""
-    stale = [p for p in sorted(root.log_dir.glob("summary_*.json")) if paths.summary_step(p) not in steps]
+    model no longer generated with, a step run by hand), but for those whose names start with one of ``kept``
+    (the generation workers of this run's models, run from the printed commands): the card is written from
+    what is there. Each step this run makes replaces its own."""
+    stale = [p for p in sorted(root.log_dir.glob("summary_*.json")) if paths.summary_step(p) not in steps
+             and not paths.summary_step(p).startswith(tuple(kept))]
     for path in stale:
         path.unlink(missing_ok=True)
     if stale:
