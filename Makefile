@@ -1,6 +1,7 @@
 # make demo : create .venv if needed, then run the whole pipeline on the shipped sample
 # make test : create .venv and the test tools (pytest, ruff, verl for its tests) if needed, then lint and test
-# make bench: the benchmarks under bench/ (figures in bench/RESULTS.md)
+# make bench PROBLEMS=FILE GRADING_BENCH=DIR: the benchmarks under bench/ (figures in bench/RESULTS.md); some need
+#   text the project does not ship: competition problems (a copy of MATH-500) and a grading bench
 # make venv REQS=requirements.txt : the GPU install instead of the CPU one
 VENV ?= .venv
 REQS ?= requirements-cpu.txt
@@ -41,10 +42,11 @@ lint: test-venv
 	$(PY) -m ruff check .
 
 bench: venv
-	$(PY) bench/grading_accuracy.py
-	$(PY) bench/grading_throughput.py
+	@test -n "$(PROBLEMS)" -a -n "$(GRADING_BENCH)" || { echo "make bench needs PROBLEMS=FILE (e.g. a copy of MATH-500) and GRADING_BENCH=DIR" >&2; exit 2; }
+	$(PY) bench/grading_accuracy.py --bench_dir "$(GRADING_BENCH)"
+	$(PY) bench/grading_throughput.py --problems_file "$(PROBLEMS)"
 	$(PY) bench/postprocess_scale.py
-	$(PY) bench/generation_overhead.py --enforce_eager
-	$(PY) bench/decontamination.py
+	$(PY) bench/generation_overhead.py --enforce_eager --problems_file "$(PROBLEMS)"
+	$(PY) bench/decontamination.py --problems_file "$(PROBLEMS)"
 	$(PY) bench/fault_overhead.py
 	$(PY) bench/teacher_throughput.py

@@ -23,6 +23,7 @@ from cft.common import paths
 from cft.inference.spec import add_backend_arguments, flag_fields
 from cft.inference.types import Sampling
 from cft.records.models import MODELS, REGISTER_HELP
+from cft.records.problems import FORMS
 from cft.records.prompts import TEMPLATES
 
 SAMPLING_FIELDS = ("n", "temperature", "top_p", "max_tokens")  # Sampling's own fields; other keys go to its extra
@@ -79,7 +80,7 @@ BACKEND_HELP = {
 }
 
 RUN_FLAGS: tuple[tuple[str, dict], ...] = (
-    ("--input_file", {"default": str(paths.INPUT_FILE), "help": "problem set (JSON list)"}),
+    ("--input_file", {"default": str(paths.INPUT_FILE), "help": "problem set: " + FORMS}),
     ("--output_dir", {"default": None, "help": "chunk folder (default: cft_data/solutions_<alias>)"}),
     ("--model", {"required": True, "help": f"one of {', '.join(MODELS)} (or alias qwen25 / qwen3), or a model "
                                            "added with --register_model"}),

@@ -17,14 +17,13 @@ from pathlib import Path
 from cft.common import paths
 from cft.common.cli import say
 from cft.common.errors import CftError
-from cft.common.jsonio import sha256_file
 from cft.generate.context_fit import check_max_tokens, check_prompts_fit, resolve_max_model_len
 from cft.generate.options import SamplingOptions, option_values
 from cft.grading.version import GRADER_VERSION
 from cft.inference.spec import BackendSpec
 from cft.records.chunks import chunk_filename, chunk_range, format_ranges, list_chunk_files, num_chunks
 from cft.records.models import ModelSpec, get_model, register_from_args
-from cft.records.problems import load_rows, to_problem
+from cft.records.problems import input_sha256, load_rows, to_problem
 from cft.records.prompts import get_template, load_tokenizer, render_prompts
 from cft.records.solutions import RUN_KEYS, chunk_metadata, load_chunk
 
@@ -161,7 +160,7 @@ def plan(config: RunConfig, log=say) -> Plan:
                    for cid, (start, end) in ranges.items()}
     # 2. the chunk files already there; those past this run's last chunk (a run of another --chunk_size) are
     # another run's whatever they hold: refused, or removed with --overwrite (merge would stop on them)
-    result = Plan(config, sha256_file(config.input_file), len(rows), total, [], [])
+    result = Plan(config, input_sha256(config.input_file), len(rows), total, [], [])
     beyond = {cid: path for cid, path in list_chunk_files(config.output_dir, config.spec.name).items() if cid >= total}
     if beyond and not config.overwrite:
         first = min(beyond)
