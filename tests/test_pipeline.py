@@ -122,7 +122,8 @@ def test_full_pipeline_unattended(tiny_model, tiny_server, tmp_path):
     if val:
         assert ds["validation"].to_list() == val
     card = (folder / "README.md").read_text()
-    assert card.startswith("---\nlicense: unknown\n") and f"| `qwen3-4b-base` | `{tiny_model}` |" in card
+    assert card.startswith("---\nlicense: unknown\n")
+    assert f"| `qwen3-4b-base` | `{tiny_model.name} (a local folder)` |" in card  # no local path in the card
     assert "Graded as generated, grader version 2." in card and "0 of 6 problems were removed" in card
     manifest = orjson.loads((folder / "manifest.json").read_bytes())
     assert list(manifest["steps"]) == ["decontaminate", "generate_qwen25", "generate_qwen3", "merge", "filter",
@@ -235,6 +236,13 @@ def at_terminal(cmd, answer: str, timeout: float = 300) -> tuple[subprocess.Comp
     return subprocess.CompletedProcess(cmd, proc.returncode, out, err), b"".join(shown).decode(errors="replace")
 
 
+def offline_step_0(tmp_path) -> list[str]:
+    """Step 0's flags for a test: an evaluation set of the test's own, none of the named ones (no Hub)."""
+    evals = tmp_path / "eval.jsonl"
+    evals.write_bytes(b"".join(orjson.dumps({"problem": p, "answer": a}) + b"\n" for p, a in EVAL_PROBLEMS))
+    return ["--decontaminate_args", f"--eval_sets none --against {evals}"]
+
+
 def test_printed_commands_carry_every_flag(tmp_path):
     """Answering 'p' at the prompt prints the per-GPU scripts and a complete Slurm command, and stops; every
     model's own flags and the run's generation flags are in both (they were in neither)."""
@@ -242,8 +250,8 @@ def test_printed_commands_carry_every_flag(tmp_path):
     data.mkdir()
     (data / "deepscaler_train.json").write_bytes(orjson.dumps(PROBLEMS))
     r, terminal = at_terminal([str(ROOT / "run_full_pipeline.sh"), "--data_dir", str(data), "--chunk_size", "3",
-                               "--gpus", "2", "--qwen3_args", "--temperature 1.0 --seed 1", "--", "--max_tokens", "40"],
-                              "p", timeout=120)
+                               "--gpus", "2", *offline_step_0(tmp_path), "--qwen3_args", "--temperature 1.0 --seed 1",
+                               "--", "--max_tokens", "40"], "p", timeout=120)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert "=== generate_" not in r.stdout
     assert "Run on the GPU node(s)" in r.stdout and f"bash {data / 'run_qwen3.sh'}" in r.stdout
@@ -303,6 +311,7 @@ def test_resumed_run_keeps_its_record_and_redoes_what_changed(tiny_server, tmp_p
     (data / "logs").mkdir()
     (data / "logs" / "summary_grade.json").write_text('{"step": "grade"}')  # a step run by hand, before
     cmd = [str(ROOT / "run_full_pipeline.sh"), "--yes", "--data_dir", str(data), "--chunk_size", "3",
+           *offline_step_0(tmp_path),
            "--num_samples", "2", "--model_path", f"qwen25={weights}", "--model_path", f"qwen3={weights}",
            "--teacher_server_url", tiny_server, "--teacher_api_key_env", SERVER_KEY_ENV,
            "--teacher_args", "--num_critiques 2 --max_tokens 8",

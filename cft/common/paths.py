@@ -47,6 +47,7 @@ _NAMES = {
     "log_dir": "logs",  # every log and step summary
     "commands_file": "commands.txt",  # generate_commands.py's printed commands, as the pipeline keeps them
     "pipeline_summary": "pipeline_summary.json",  # the pipeline's closing summary
+    "demo_eval_file": "demo_eval.jsonl",  # the demo's own evaluation set (cft.fixtures.demo_eval)
 }
 
 
@@ -64,6 +65,7 @@ class DataRoot:
     log_dir: Path
     commands_file: Path
     pipeline_summary: Path
+    demo_eval_file: Path
 
     def __init__(self, root: str | os.PathLike) -> None:
         self.root = Path(root)

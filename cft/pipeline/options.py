@@ -132,7 +132,8 @@ def parser(prog: str = "run_full_pipeline.sh") -> argparse.ArgumentParser:
       help="interpreter (default: $PYTHON, else .venv/bin/python, else python3)")
     a("-y", "--yes", action="store_true", help="unattended: run missing chunks here, overwrite derived files")
     a("--demo", action="store_true",
-      help="the embedded default: shipped sample + SmolLM2-135M for both models (CPU)")
+      help="the embedded default: shipped sample + SmolLM2-135M for both models (CPU); step 0 offline, against an "
+           "evaluation set of its own (a few of its problems respelled: cft.fixtures.demo_eval)")
     return p
 
 

@@ -43,6 +43,11 @@ def run_pipeline(o: Options, argv: list[str]) -> int:
     input_file = o.input_file or root.input_file
     if not input_file.is_file():
         raise CftError(f"input file {input_file} not found")
+    if o.demo and o.decontaminate:  # offline: step 0 against a set of the demo's own (some of its problems, respelled)
+        from cft.fixtures.demo_eval import write
+
+        write(root.demo_eval_file, input_file)
+        o.decontaminate_args[:0] = ["--eval_sets", "none", "--against", str(root.demo_eval_file)]
     run = Run(o, resolve_models(o), input_file)
     forget_other_summaries(root, run.step_names(), [f"generate_{m.alias}_worker" for m in run.models])
     done: list[Path] = []  # this run's step summaries, in order
