@@ -140,7 +140,9 @@ def test_full_pipeline_unattended(tiny_model, tiny_server, tmp_path):
     assert steps["critique"]["targets"] == {t: sum(c["target"] == t for c in critique) for t in ("right", "wrong")
                                             if any(c["target"] == t for c in critique)}
     assert steps["merge"]["models"]["qwen3-4b-base"]["problems"] == 6
-    assert steps["generate_qwen25"]["chunks_written"] == steps["generate_qwen3"]["chunks_written"] == [0, 1]
+    # (in the order they were finished: every request of a small run is in flight at once)
+    assert sorted(steps["generate_qwen25"]["chunks_written"]) == sorted(steps["generate_qwen3"]["chunks_written"]) \
+        == [0, 1]
     assert str(data / "deepscaler_critique_formatted.parquet") in summary["outputs"]
     printed = r.stdout.split("=== summary ===")[1]
     assert re.search(rf"critique rows +: {len(critique)}\n", printed)
