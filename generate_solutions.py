@@ -27,7 +27,7 @@ if __name__ == "__main__":
 
 import contextlib  # noqa: E402
 
-from cft.common import cli, paths  # noqa: E402
+from cft.common import cli  # noqa: E402
 from cft.generate.backend import describe_line  # noqa: E402
 from cft.generate.graceful_stop import EXIT_CODE  # noqa: E402
 from cft.generate.options import add_arguments  # noqa: E402
@@ -78,8 +78,7 @@ def generate(config, work, args):
     while the pool warms up."""
     from cft.common.reaper import start_reaper
 
-    worker = f"_worker{args.worker_id}" if args.worker_id is not None else ""
-    engine_log = paths.LOG_DIR / f"engine_{config.spec.alias}{worker}.log"
+    engine_log = config.engine_log(args.log_dir)  # unless --engine_log: one per process, beside the run's data
     with contextlib.ExitStack() as stack:
         start_reaper()  # before any process of the run starts
         if config.backend.kind == "server":
