@@ -46,19 +46,23 @@ MIN_JOB_AGE_S = 900  # finished jobs stay in scontrol this long (no accounting t
 KILL_WAIT_S = 30  # SIGTERM to SIGKILL on scancel, requeue, a time limit (Slurm's default)
 
 
+def absent() -> list[str]:
+    return [b for b in BINARIES if shutil.which(b) is None]
+
+
 def missing() -> str | None:
     """Why a cluster cannot start here (one line), or None."""
     if os.name != "posix" or os.geteuid() != 0:
         return "not root: slurmd must start jobs as their user (run as root, e.g. in CI)"
-    absent = [b for b in BINARIES if shutil.which(b) is None]
-    if absent:
-        return f"{', '.join(absent)} not installed (make slurm-deps installs {' '.join(PACKAGES)} as root with apt-get)"
+    if absent():
+        return (f"{', '.join(absent())} not installed (make slurm-deps installs {' '.join(PACKAGES)} as root with "
+                "apt-get)")
     return None
 
 
 def install() -> int:
     """apt-get install the packages where they are missing and this can: root with apt-get. Never fails."""
-    if missing() is None:
+    if not absent():
         return 0
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
         print(f"slurm-deps: {'no apt-get' if os.geteuid() == 0 else 'not root'}: {' '.join(PACKAGES)} not "
@@ -66,14 +70,25 @@ def install() -> int:
         return 0
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     cmd = ["apt-get", "install", "-y", "-q", "--no-install-recommends", *PACKAGES]
-    for attempt in range(2):  # a fresh container may have no package lists yet
-        if attempt:
-            subprocess.run(["apt-get", "update", "-q"], env=env, stdout=subprocess.DEVNULL, check=False)
-        t0 = time.monotonic()
-        r = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
-        if r.returncode == 0:
-            print(f"slurm-deps: installed {' '.join(PACKAGES)} in {time.monotonic() - t0:.0f} s", file=sys.stderr)
-            return 0
+    # the packages' install scripts would start the system's munged, slurmctld and slurmd: a policy-rc.d that
+    # denies every start (exit 101), for the install only, where the system has none
+    policy = Path("/usr/sbin/policy-rc.d")
+    ours = not policy.exists()
+    if ours:
+        policy.write_text("#!/bin/sh\n# tests/slurm_cluster.py install: no service starts meanwhile\nexit 101\n")
+        policy.chmod(0o755)
+    try:
+        for attempt in range(2):  # a fresh container may have no package lists yet
+            if attempt:
+                subprocess.run(["apt-get", "update", "-q"], env=env, stdout=subprocess.DEVNULL, check=False)
+            t0 = time.monotonic()
+            r = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+            if r.returncode == 0:
+                print(f"slurm-deps: installed {' '.join(PACKAGES)} in {time.monotonic() - t0:.0f} s", file=sys.stderr)
+                return 0
+    finally:
+        if ours:
+            policy.unlink()
     print(f"slurm-deps: apt-get install {' '.join(PACKAGES)} failed; the Slurm tests will be skipped (and fail "
           f"where CI=true):\n{r.stderr.strip()[-2000:]}", file=sys.stderr)
     return 0
