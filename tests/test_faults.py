@@ -348,7 +348,8 @@ def full_disk_generation(tiny_model, gen_input, tmp_path_factory):
     base = tmp_path_factory.mktemp("gen_full")
     with tmpfs(base / "fs", "16k") as small:
         out = small / "chunks"
-        r = run_cmd(gen_cmd(tiny_model, gen_input, out, "--max_tokens", "100"))
+        # (vLLM's log goes elsewhere: by default it would go beside the chunk folder, on this small disk too)
+        r = run_cmd(gen_cmd(tiny_model, gen_input, out, "--max_tokens", "100", "--log_dir", str(base / "logs")))
         yield r, out
 
 
