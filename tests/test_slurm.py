@@ -274,3 +274,24 @@ def test_dependent_jobs_stop_after_a_failed_task(slurm_cluster, tmp_path):
     assert not (tmp_path / "after.txt").exists() and not Path(cancelled.log).exists()  # it never started
     assert submit.describe(cancelled).startswith(f"job {after} (after-arr): CANCELLED, DependencyNeverSatisfied")
     assert [t.state for t in found[first] + found[then]] == ["COMPLETED", "COMPLETED"]
+
+
+SHOW_JOB = (  # scontrol show job -o of an array (Slurm 22.05): task 1 ended, tasks 2-3 pending together
+    "JobId=10 ArrayJobId=9 ArrayTaskId=1 ArrayTaskThrottle=2 JobName=cft-qwen25 UserId=root(0) JobState=FAILED "
+    "Reason=NonZeroExitCode Dependency=(null) Requeue=1 Restarts=1 BatchFlag=1 Reboot=0 ExitCode=1:0 "
+    "Command=/data/my runs/generate_qwen25.sbatch WorkDir=/data/my runs StdErr=/data/my runs/logs/q_1_9.log "
+    "StdIn=/dev/null StdOut=/data/my runs/logs/q_1_9.log Power= TresPerNode=gres:gpu:1\n"
+    "JobId=9 ArrayJobId=9 ArrayTaskId=2-3%2 JobName=cft-qwen25 JobState=PENDING Reason=JobArrayTaskLimit "
+    "Restarts=0 ExitCode=0:0 StdOut=/data/my runs/logs/q_%a_9.log\n")
+
+
+def test_scontrol_show_job_lines_parse():
+    """Values with spaces (a folder name) stay whole; an array task is named <array>_<task>."""
+    failed, pending = submit.parse_show_job(SHOW_JOB)
+    assert (failed.job_id, failed.state, failed.exit_code, failed.restarts) == ("9_1", "FAILED", "1:0", 1)
+    assert failed.log == "/data/my runs/logs/q_1_9.log" and failed.failed
+    assert submit.describe(failed) == "job 9, task 1 (cft-qwen25): FAILED, exit 1, requeued 1x; log " \
+                                      "/data/my runs/logs/q_1_9.log"
+    assert (pending.job_id, pending.array_task, pending.reason, pending.ended) == ("9", "2-3%2", "JobArrayTaskLimit",
+                                                                                  False)
+    assert submit.failures([failed, pending]) == [failed]
