@@ -6,6 +6,7 @@ from __future__ import annotations
 import fcntl
 import os
 import pty
+import re
 import struct
 import subprocess
 import sys
@@ -28,21 +29,27 @@ print("done", flush=True)
 """
 
 
-def run_count(stderr) -> None:
-    env = {**os.environ, "CFT_PROGRESS_S": "0.2", "PYTHONPATH": str(ROOT)}
+def run_count(stderr, every_s: str = "30") -> None:
+    env = {**os.environ, "CFT_PROGRESS_S": every_s, "PYTHONPATH": str(ROOT)}
     subprocess.run([sys.executable, "-c", COUNT], stderr=stderr, stdout=subprocess.DEVNULL, env=env, check=True,
                    timeout=60)
 
 
 def test_progress_in_a_file_is_plain_lines(tmp_path):
     log = tmp_path / "task.log"
-    with open(log, "w") as f:
-        run_count(f)
-    lines = log.read_text().split("\n")
-    assert "\r" not in log.read_text() and lines[-1] == ""
-    assert lines[0] == "problems of m: 0/20 (0%), 00:00 elapsed, ?problem/s, about ? left"
-    assert lines[-2].startswith("problems of m: 20/20 (100%), 00:00 elapsed, ")
-    assert 3 <= len(lines) - 1 <= 8  # the start, one every 0.2 s of the 0.6 s, the end: not one per update
+    with open(log, "w") as f:  # a line at most every hour: the first and the last
+        run_count(f, "3600")
+    text = log.read_text()
+    assert "\r" not in text and text.endswith("\n")
+    first, last = text.splitlines()
+    assert first == "problems of m: 0/20 (0%), 00:00 elapsed, ?problem/s, about ? left"
+    assert re.fullmatch(r"problems of m: 20/20 \(100%\), \d\d:\d\d elapsed, +[\d.]+problem/s, about 00:00 left", last)
+    with open(log, "w") as f:  # a line as often as it comes: each a whole line, counting up
+        run_count(f, "0")
+    text = log.read_text()
+    counts = [int(m.group(1)) for m in re.finditer(r"^problems of m: (\d+)/20 \(\d+%\), .* left$", text, re.M)]
+    assert "\r" not in text and len(counts) == len(text.splitlines()) >= 3
+    assert counts == sorted(counts) and counts[0] == 0 and counts[-1] == 20
 
 
 def test_progress_on_a_terminal_is_a_bar(tmp_path):

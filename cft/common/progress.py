@@ -54,6 +54,6 @@ def progress_bar(iterable=None, *, file=None, **kw) -> tqdm:
     kw.pop("position", None)  # (cursor moves between bars: nothing a file can show)
     total = kw.get("total", len(iterable) if hasattr(iterable, "__len__") else None)
     kw["mininterval"] = max(kw.get("mininterval") or 0, LINE_EVERY_S)
-    kw.setdefault("maxinterval", kw["mininterval"] * 10)
+    kw.setdefault("maxinterval", max(10.0, kw["mininterval"] * 10))
     return tqdm(iterable, file=PlainLines(stream), bar_format=PLAIN if total else PLAIN_NO_TOTAL,
                 dynamic_ncols=False, ascii=True, **kw)

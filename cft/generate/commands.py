@@ -121,8 +121,9 @@ def slurm_script(spec: ModelSpec, cmd: list[str], total_chunks: int, root: Path,
         "set -euo pipefail",
         f"mkdir -p {shlex.quote(str(log_dir))}",
         f"cd {shlex.quote(str(root))}",
-        f'echo "=== $(date \'+%F %T\') {task} of {spec.alias}, job ${{SLURM_ARRAY_JOB_ID:-?}}_${{SLURM_ARRAY_TASK_ID}}, '
-        f'attempt ${{SLURM_RESTART_COUNT:-0}}, on $(hostname), GPUs ${{CUDA_VISIBLE_DEVICES:-?}}"',
+        f'echo "=== $(date \'+%F %T\') {task} of {spec.alias}, '
+        f'job ${{SLURM_ARRAY_JOB_ID:-?}}_${{SLURM_ARRAY_TASK_ID}}, attempt ${{SLURM_RESTART_COUNT:-0}}, '
+        f'on $(hostname), GPUs ${{CUDA_VISIBLE_DEVICES:-?}}"',
         f"exec {command} {which}",
         "",
     ])
