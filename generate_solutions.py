@@ -66,9 +66,9 @@ def main():
             outcome = generate(config, work, args)
         except KeyboardInterrupt:  # Ctrl-C: say what is done, so the user knows what a rerun resumes
             raise KeyboardInterrupt(f"{whole(work)}; rerun the same command to resume") from None
-    # a summary beside the chunk folder by default (logs/summary_generate_<alias>[_worker<k>].json); a dry run
-    # writes one only where asked
-    s = summary(config, work, outcome, worker=args.worker_id)
+    # a summary beside the chunk folder by default (logs/summary_generate_<alias>[_worker<k>|_chunk<first>].json,
+    # one per process); a dry run writes one only where asked
+    s = summary(config, work, outcome)
     s.emit(args.summary_json, beside=None if args.dry_run else config.output_dir)
     return EXIT_CODE if outcome and outcome.stopped else 0
 

@@ -87,10 +87,14 @@ class RunConfig(SamplingOptions):
         """The local engine's log unless --engine_log: one file per process in ``log_dir`` (default: ``logs/``
         beside the chunk folder), ``engine_<alias>[_worker<id> | _chunk<first>[+<more>]][_job..._attempt<n>].log``
         (``cft.common.engine_log.process_log``)."""
+        return process_log(log_dir or Path(self.output_dir).parent / "logs", "engine", self.spec.alias, self.who())
+
+    def who(self) -> str:
+        """Which part of the model's chunks this process runs: ``worker<id>``, ``chunk<first>[+<more>]``, or ""
+        (all of them); it names the process's engine log and summary, so processes side by side never share one."""
         ids = self.chunk_ids or []
-        who = (f"worker{self.worker[0]}" if self.worker else
-               f"chunk{ids[0]:03d}" + (f"+{len(ids) - 1}" if len(ids) > 1 else "") if ids else "")
-        return process_log(log_dir or Path(self.output_dir).parent / "logs", "engine", self.spec.alias, who)
+        return (f"worker{self.worker[0]}" if self.worker else
+                f"chunk{ids[0]:03d}" + (f"+{len(ids) - 1}" if len(ids) > 1 else "") if ids else "")
 
     def sampling(self) -> dict:
         """The chunk metadata's ``sampling``."""
