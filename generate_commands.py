@@ -112,7 +112,8 @@ def main():
                  "output_dir": paths.solutions_dir(spec.alias, Path(args.output_dir).resolve()),
                  "chunk_size": args.chunk_size, "num_samples": args.num_samples,
                  "model_path": None if args.serve else model_paths.get(spec.alias),
-                 "max_in_flight": max(args.chunk_size, REQUESTS_PER_GPU * args.num_gpus) if args.serve else None}
+                 "max_in_flight": max(args.chunk_size, REQUESTS_PER_GPU * args.num_gpus) if args.serve else None,
+                 "log_dir": Path(args.log_dir).resolve()}  # engine logs: one per process there
         extra = [flag for item in register for flag in ("--register_model", item)] + \
             shlex.split(args.extra) + shlex.split(model_args.get(spec.alias, ""))
         cmd = base_command(args.python, SCRIPTS, spec, flags, extra)

@@ -312,6 +312,8 @@ def test_resumed_run_keeps_its_record_and_redoes_what_changed(tiny_server, tmp_p
         write_chunks(data, alias, model, weights, sampling)
     (data / "logs").mkdir()
     (data / "logs" / "summary_grade.json").write_text('{"step": "grade"}')  # a step run by hand, before
+    gpu = {"step": "generate_qwen3_chunk000+1", "chunks_written": [0, 1], "command": "generate_solutions.py ..."}
+    (data / "logs" / "summary_generate_qwen3_chunk000+1.json").write_bytes(orjson.dumps(gpu))  # a GPU's process
     cmd = [str(ROOT / "run_full_pipeline.sh"), "--yes", "--data_dir", str(data), "--chunk_size", "3",
            *offline_step_0(tmp_path),
            "--num_samples", "2", "--model_path", f"qwen25={weights}", "--model_path", f"qwen3={weights}",
@@ -324,6 +326,7 @@ def test_resumed_run_keeps_its_record_and_redoes_what_changed(tiny_server, tmp_p
     assert f"step 0 removed nothing: generating from {data / 'deepscaler_train.json'} as it is, as the chunk " \
            "files there were" in r.stdout  # made from the problem set before step 0 ran: they still match
     assert "summary_grade.json" in r.stdout and not (data / "logs" / "summary_grade.json").exists()
+    assert orjson.loads((data / "logs" / "summary_generate_qwen3_chunk000+1.json").read_bytes()) == gpu  # kept
     summary = orjson.loads((data / "pipeline_summary.json").read_bytes())
     for alias, model in (("qwen25", "qwen-2.5-math-7b"), ("qwen3", "qwen3-4b-base")):
         gen = summary["steps"][f"generate_{alias}"]
@@ -334,8 +337,8 @@ def test_resumed_run_keeps_its_record_and_redoes_what_changed(tiny_server, tmp_p
     card = (data / "dataset" / "README.md").read_text()
     assert "Graded as generated, grader version 2." in card
     manifest = orjson.loads((data / "dataset" / "manifest.json").read_bytes())
-    assert list(manifest["steps"]) == ["decontaminate", "generate_qwen25", "generate_qwen3", "merge", "filter",
-                                       "critique", "format", "sft"]
+    assert list(manifest["steps"]) == ["decontaminate", "generate_qwen25", "generate_qwen3",
+                                       "generate_qwen3_chunk000+1", "merge", "filter", "critique", "format", "sft"]
     steps = summary["steps"]
     assert steps["filter"]["kept"] == 6 and steps["format"]["val_rows"] > 0
     assert steps["sft"]["input_rows"] == {"train": steps["format"]["rows"], "val": steps["format"]["val_rows"]}

@@ -5,6 +5,7 @@ or resumed from the chunk files there), steps 2-5, step 6 with a teacher, the da
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -49,7 +50,7 @@ def run_pipeline(o: Options, argv: list[str]) -> int:
         write(root.demo_eval_file, input_file)
         o.decontaminate_args[:0] = ["--eval_sets", "none", "--against", str(root.demo_eval_file)]
     run = Run(o, resolve_models(o), input_file)
-    forget_other_summaries(root, run.step_names(), [f"generate_{m.alias}_worker" for m in run.models])
+    forget_other_summaries(root, run.step_names(), run.models)
     done: list[Path] = []  # this run's step summaries, in order
 
     # step 0: derived, re-derived on every run (byte for byte the same for the same input and flags)
@@ -106,13 +107,14 @@ def run_pipeline(o: Options, argv: list[str]) -> int:
     return 0
 
 
-def forget_other_summaries(root: paths.DataRoot, steps: list[str], kept: list[str]) -> None:
+def forget_other_summaries(root: paths.DataRoot, steps: list[str], models: list[Model]) -> None:
     """Remove the summaries in the log folder of steps this run does not make (an earlier run's teacher, a
-    model no longer generated with, a step run by hand), but for those whose names start with one of ``kept``
-    (the generation workers of this run's models, run from the printed commands): the card is written from
-    what is there. Each step this run makes replaces its own."""
+    model no longer generated with, a step run by hand), but for those of the generation processes of this
+    run's models (``generate_<alias>_worker<k>``, ``generate_<alias>_chunk<first>``: the printed commands, run
+    on the GPUs): the card is written from what is there. Each step this run makes replaces its own."""
+    parts = re.compile("generate_(?:" + "|".join(re.escape(m.alias) for m in models) + r")_(?:worker|chunk)\d")
     stale = [p for p in sorted(root.log_dir.glob("summary_*.json")) if paths.summary_step(p) not in steps
-             and not paths.summary_step(p).startswith(tuple(kept))]
+             and not parts.match(paths.summary_step(p))]
     for path in stale:
         path.unlink(missing_ok=True)
     if stale:

@@ -25,9 +25,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from dataclasses import replace as with_seed
 
-from tqdm import tqdm
-
 from cft.common.errors import CftError
+from cft.common.progress import progress_bar
 from cft.inference import Backend, BackendError, Completion, Request, Sampling, drive, request_seed
 from cft.teacher.prompts import teacher_messages
 from cft.teacher.work import Chunk, WorkPlan, whole_chunks, write_chunk
@@ -66,7 +65,7 @@ def run(work: WorkPlan, backend: Backend, sampling: Sampling, *, show_reference:
         return report
     keys: dict[str, tuple] = {}
     pending: dict[int, list[dict]] = {c.chunk_id: [] for c in work.todo}
-    bar = tqdm(total=sum(len(c.items) for c in work.todo), desc="rows critiqued", unit="row")
+    bar = progress_bar(total=sum(len(c.items) for c in work.todo), desc="rows critiqued", unit="row")
 
     def messages_for(item):
         return teacher_messages(item.prompt, item.ground_truth if show_reference else None, format_examples)
