@@ -16,6 +16,7 @@ def run(argv: list[str]) -> int:
     from cft.pipeline.run import run_pipeline
     from cft.pipeline.runner import StepFailed
 
+    sys.stdout.reconfigure(line_buffering=True)  # our lines in order with the steps' (a log file, a pipe)
     options = parse(argv)
     try:
         return run_pipeline(options, argv)
