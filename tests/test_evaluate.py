@@ -391,3 +391,39 @@ def test_step_data_from_a_local_file(inputs, tmp_path):
     r = json.loads((tmp_path / "out" / "report.json").read_text())
     assert "accuracy" not in r and list(r["subsets"]) == ["math"]
     assert (r["subsets"]["math"]["f1"], r["average_f1"]) == (f(Fraction(2, 3)), f(Fraction(2, 3)))
+
+
+# --- the real engine and server on the tiny model: the plumbing --------------------------------------------
+
+def test_real_engine_then_real_server(tiny_model, tiny_server, inputs, tmp_path):
+    """The local engine on outcome and step-level cases, its rerun (nothing to do: no engine), and the real
+    server with its key on the outcome cases (the tiny server's 512-token context holds no step prompt); the
+    noise of the tiny model is read like any reply; the two reports compared."""
+    local = tmp_path / "local"
+    cmd = eval_cmd("--model", tiny_model, "--max_model_len", 2048, "--enforce_eager", "--dtype", "float32",
+                   "--max_tokens", 16, "--num_samples", 2, "--max_cases", 4, "--input_file", inputs["val"],
+                   "--step_data", inputs["hub"] / "Qwen" / "ProcessBench" / "gsm8k.json", "--output_dir", local,
+                   "--engine_log", tmp_path / "engine.log")
+    first = ok(run_cmd(cmd, env=env(tmp_path)))
+    r = json.loads((local / "report.json").read_text())
+    assert r["backend"]["backend"] == "local" and r["model"] == str(tiny_model)
+    assert (r["n"], r["per_sample"]["n"], r["subsets"]["gsm8k"]["n"]) == (4, 8, 4)
+    assert sum(sum(c.values()) for c in r["counts"].values()) == 4
+    assert r["calibration"]["bins"] and r["chunks"]["outcome"]["written"] == [0]
+    assert "vLLM's own output" in first.stdout
+    again = ok(run_cmd(cmd, env=env(tmp_path)))
+    assert "to do: [], already done (skipped): [0]" in again.stdout and "vLLM's own output" not in again.stdout
+    assert json.loads((local / "report.json").read_text())["accuracy"] == r["accuracy"]
+
+    served = tmp_path / "served"
+    via_server = ok(run_cmd(eval_cmd("--server_url", tiny_server, "--api_key_env", SERVER_KEY_ENV, "--max_tokens", 16,
+                                     "--num_samples", 2, "--max_cases", 4, "--input_file", inputs["val"],
+                                     "--output_dir", served, "--compare", local / "report.json"),
+                            env={**env(tmp_path), SERVER_KEY_ENV: SERVER_KEY}))
+    s = json.loads((served / "report.json").read_text())
+    assert s["backend"]["backend"] == "server" and s["model"] == str(tiny_model) and s["n"] == 4
+    assert re.search(r"outcome data \(sha256\) +\w{12} +\w{12} +same", via_server.stdout)
+    assert SERVER_KEY not in via_server.stdout + via_server.stderr
+    for path in served.rglob("*"):
+        if path.is_file():
+            assert SERVER_KEY.encode() not in path.read_bytes(), path
