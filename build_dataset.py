@@ -32,9 +32,11 @@ def main():
         parser.add_argument(f"--{config.flag}", default=None, metavar="PARQUET",
                             help=f"the training file of the '{config.name}' config (its _val twin is the validation "
                                  f"split) (default, when no file is given: {config.train_file}, left out if absent)")
-    parser.add_argument("--summaries", default=str(paths.LOG_DIR), metavar="DIR",
-                        help="folder of the run's summary_<step>.json files, which the card is written from")
-    parser.add_argument("--output_dir", default=str(paths.DATA_DIR / "dataset"), help="the dataset folder")
+    parser.add_argument("--summaries", default=None, metavar="DIR",
+                        help="folder of the run's summary_<step>.json files, which the card is written from "
+                             "(default: logs/ beside the rl training file, where each step leaves its summary)")
+    parser.add_argument("--output_dir", default=None,
+                        help="the dataset folder (default: dataset/ beside the rl training file)")
     parser.add_argument("--license", default=None, metavar="ID",
                         help="the data's licence, a Hub licence identifier (default: the card says it is unknown)")
     parser.add_argument("--pretty_name", default=None, help="the card's title (default: from the input file's name)")
@@ -50,9 +52,12 @@ def main():
         return
 
     t0 = time.perf_counter()
-    built = build(args.output_dir, {c.name: getattr(args, c.flag) for c in CONFIGS}, args.summaries,
-                  args.license, args.pretty_name, args.overwrite)
-    dataset_summary(built, args.license, time.perf_counter() - t0).emit(args.summary_json)
+    files = {c.name: getattr(args, c.flag) for c in CONFIGS}
+    rl_file = files["rl"] or CONFIGS[0].train_file
+    summaries = args.summaries or paths.logs_beside(rl_file)
+    output = args.output_dir or paths.beside(rl_file, "dataset")
+    built = build(output, files, summaries, args.license, args.pretty_name, args.overwrite)
+    dataset_summary(built, args.license, time.perf_counter() - t0).emit(args.summary_json, beside=output)
 
 
 if __name__ == "__main__":

@@ -78,7 +78,8 @@ def main():
                   f"{len(work.chunks)} chunks of {args.chunk_size}; to do: {[c.chunk_id for c in work.todo]}, "
                   f"already done (skipped): {work.skipped}", flush=True)
             if work.todo and backend is None:
-                backend = stack.enter_context(open_backend(spec, engine_log=paths.LOG_DIR / "engine_teacher.log"))
+                backend = stack.enter_context(open_backend(spec, engine_log=paths.logs_beside(args.output_file)
+                                                                 / "engine_teacher.log"))
             if backend is not None:
                 backend_info = backend.describe()
                 report = run(work, backend, sampling, show_reference=args.show_reference,
@@ -94,7 +95,7 @@ def main():
                 backend=backend_info, written=written, doubted_file=output_paths(args.output_file)["doubted"],
                 keep_per_row=args.keep_per_row, keep_thinking=args.keep_thinking,
                 elapsed_s=time.perf_counter() - t0)
-    s.emit(args.summary_json)
+    s.emit(args.summary_json, beside=args.output_file)
 
 
 def plan_with_seed_rule(inputs, args, teacher_model: str, sampling, server_seeds: bool):

@@ -18,7 +18,7 @@ import time
 from cft.common import cli, paths
 from cft.common.errors import CftError
 from cft.common.jsonio import refuse_overwrite, sha256_file
-from cft.curate.filter import filter_files
+from cft.curate.filter import filter_files, recorded_input
 from cft.curate.pass_band import PassBand
 from cft.curate.reports import filter_summary
 from cft.records.models import alias_map
@@ -31,7 +31,9 @@ def main():
                         help="each model's merged solutions (any number of models; default: the two below)")
     parser.add_argument("--qwen25_file", default=str(paths.merged_file("qwen25")), help="merged qwen25 solutions")
     parser.add_argument("--qwen3_file", default=str(paths.merged_file("qwen3")), help="merged qwen3 solutions")
-    parser.add_argument("--original_file", default=str(paths.INPUT_FILE), help="the input problem set")
+    parser.add_argument("--original_file", default=None,
+                        help="the problem set the solutions were generated from (default: the one their metadata "
+                             f"names, step 0's clean file when generation read it; else {paths.INPUT_FILE})")
     parser.add_argument("--output_file", default=str(paths.FILTERED_FILE), help="kept problems")
     parser.add_argument("--allow_partial", action="store_true",
                         help="drop problems missing from a model's file instead of stopping")
@@ -55,13 +57,15 @@ def main():
     files = alias_map(args.solutions, "--solutions") if args.solutions else \
         {"qwen25": args.qwen25_file, "qwen3": args.qwen3_file}
     refuse_overwrite(args.output_file, args.overwrite)
+    if args.original_file is None:
+        args.original_file = str(recorded_input(files) or paths.INPUT_FILE)
     original = load_rows(args.original_file)
     sha = sha256_file(args.original_file)
     kept, stats = filter_files(original, files, args.output_file, args.allow_partial, args.original_file, sha,
                                band)
 
     s = filter_summary(kept, stats, band, files, args.output_file, args.analyze, time.perf_counter() - t0)
-    s.emit(args.summary_json)
+    s.emit(args.summary_json, beside=args.output_file)
 
 
 if __name__ == "__main__":

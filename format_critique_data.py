@@ -51,7 +51,7 @@ def main():
                                         args.seed, args.split)
 
     format_summary(rows, val_rows, held, args.val_size, args.seed, args.analyze, outputs, stale,
-                   time.perf_counter() - t0).emit(args.summary_json)
+                   time.perf_counter() - t0).emit(args.summary_json, beside=args.output_file)
 
 
 if __name__ == "__main__":

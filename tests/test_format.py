@@ -39,6 +39,16 @@ def test_bad_rows(row, message):
         to_verl(row, 0)
 
 
+def test_a_bad_row_is_named_with_its_file(tmp_path):
+    from conftest import ROOT
+
+    src = tmp_path / "critique.json"
+    src.write_bytes(orjson.dumps([critique_row(0, "right"), {**critique_row(1, "right"), "target": "maybe"}]))
+    r = subprocess.run([sys.executable, str(ROOT / "format_critique_data.py"), "--critique_file", str(src),
+                        "--output_file", str(tmp_path / "f.json")], capture_output=True, text=True)
+    assert r.returncode == 1 and f"error: {src}: critique row 1: target is 'maybe'" in r.stderr, r.stderr
+
+
 def test_cli_writes_json_and_parquet(tmp_path):
     from conftest import ROOT
 

@@ -151,3 +151,20 @@ def test_a_backend_that_fails_names_the_chunks_in_flight(tiny_model, gen_input, 
     in_flight = [int(part[6:9]) for part in message.split("stopped with ")[1].split(" in flight")[0].split(", ")]
     assert not any(chunk_path(tmp_path, cid).exists() for cid in in_flight)
     assert not list(tmp_path.glob(".*.lock*"))  # the locks of the chunks in flight are released
+
+
+def test_chunk_files_past_the_last_chunk_are_another_runs(tiny_model, gen_input, tmp_path):
+    """A rerun with a larger --chunk_size: the old run's chunks past the new last one would stop merge
+    ("chunk 9 is out of range"); step 1 refuses them in one line, and removes them with --overwrite."""
+    stale = chunk_path(tmp_path, 9)
+    stale.write_bytes(b'{"metadata": {}, "results": []}')
+    with pytest.raises(CftError, match=r"chunk_009\.json: chunk 9 of another run \(12 problems in chunks of 2 make "
+                                       r"6 chunks\); pass --overwrite to remove the 1 such file"):
+        make_plan(tiny_model, gen_input, tmp_path)
+    said = []
+    config = RunConfig(spec=get_model("qwen25"), backend=BackendSpec(model=str(tiny_model), max_model_len=512),
+                       input_file=gen_input, output_dir=tmp_path, chunk_size=2, num_samples=2, max_tokens=16,
+                       overwrite=True)
+    work = plan(config, log=said.append)
+    assert not stale.exists() and len(work.todo) == 6
+    assert said[0] == "removed 1 chunk file(s) of another run past this run's 6 chunks (--overwrite): 9"

@@ -189,6 +189,7 @@ def test_judge_mechanics_on_tiny_model(tiny_model, stale, tmp_path):
     sols = [s for row in rows for s in row["solutions"]]
     judged = [s for s in sols if "judge_verdict" in s]
     assert meta["grading"]["judge_model"] == str(tiny_model)
+    assert (tmp_path / "logs" / "engine_judge.log").stat().st_size > 0  # vLLM's output beside the report
     assert data["judged"] == len(judged) > 0
     assert sum(data["judge_verdicts"].values()) == len(judged)
     for s in judged:
@@ -204,3 +205,32 @@ def test_judge_reply_parsing(reply, verdict):
     from cft.grading.judge import parse_verdict
 
     assert parse_verdict(reply) == verdict
+
+
+def test_judge_through_a_server(tiny_server, tiny_model, stale, tmp_path):
+    """The judge's backend is the spec's like every step's: --judge_server_url asks a server, with the key from
+    the variable --judge_api_key_env names, and the key reaches no file."""
+    from conftest import SERVER_KEY, SERVER_KEY_ENV
+
+    r = run_cmd(GRADE + ["--input_dir", str(stale), "--workers", "1", "--judge_server_url", tiny_server,
+                         "--judge_api_key_env", SERVER_KEY_ENV, "--summary_json", str(tmp_path / "s.json")],
+                timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    data = json.loads((tmp_path / "s.json").read_text())
+    meta, rows = open_results_file(stale / "qwen-2.5-math-7b_chunk_000.json")
+    judged = [s for row in rows for s in row["solutions"] if "judge_verdict" in s]
+    assert data["judged"] == len(judged) > 0 and sum(data["judge_verdicts"].values()) == len(judged)
+    report = stale.parent / "label_report.md"  # the default: beside the input, not the checkout's cft_data/
+    assert report.is_file() and str(report) in data["outputs"]
+    for path in [*stale.parent.rglob("*.json"), *stale.parent.rglob("*.md")]:
+        assert SERVER_KEY not in path.read_text(errors="replace")
+    assert SERVER_KEY not in r.stdout + r.stderr
+
+
+def test_a_report_that_cannot_be_written_stops_before_any_file_is_regraded(stale, tmp_path):
+    before = {p: p.read_bytes() for p in stale.iterdir()}
+    (tmp_path / "taken").mkdir()
+    r = run_cmd(GRADE + ["--input_dir", str(stale), "--workers", "1", "--report", str(tmp_path / "taken")])
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert f"{tmp_path / 'taken'}: is a folder (--report names a file)" in r.stderr
+    assert {p: p.read_bytes() for p in stale.iterdir()} == before  # nothing re-graded

@@ -359,3 +359,30 @@ def test_reference_mode_through_the_server(tiny_server, formatted, tmp_path):
     assert all(f"the reference answer to this question is {i + 3}." in asked[i] for i in range(12))
     for row in jsonl(out) + jsonl(val_path(out)):
         assert "reference" not in row["messages"][0]["content"] and row["sample_index"] == 1
+
+
+def test_backend_flags_are_the_specs_with_the_old_spellings_and_outputs_follow_the_input(tmp_path):
+    """Step 6's teacher flags come from cft.inference.spec with the role prefix (--teacher_server_url, ...); the
+    plain spellings of before parse to the same values; the outputs default beside --formatted_file."""
+    import argparse
+
+    from cft.teacher import options
+
+    def parse(*argv):
+        p = argparse.ArgumentParser()
+        options.add_arguments(p)
+        args = p.parse_args(["--formatted_file", str(tmp_path / "run" / "f.json"), *argv])
+        options.check_flags(args)
+        return args, options.backend_spec(args)
+
+    os.environ.setdefault("CFT_TEST_TEACHER_KEY", "x")
+    old, old_spec = parse("--server_url", "http://127.0.0.1:9", "--api_key_env", "CFT_TEST_TEACHER_KEY",
+                          "--server_seeds", "--max_in_flight", "3", "--seed", "5", "--teacher_model", "m")
+    new, new_spec = parse("--teacher_server_url", "http://127.0.0.1:9", "--teacher_api_key_env",
+                          "CFT_TEST_TEACHER_KEY", "--teacher_server_seeds", "--teacher_max_in_flight", "3",
+                          "--teacher_seed", "5", "--teacher_model", "m")
+    assert old_spec == new_spec and new_spec.kind == "server" and new_spec.served_model_name == "m"
+    assert (new_spec.server_seeds, new_spec.max_in_flight, new_spec.seed) == (True, 3, 5)
+    assert new.output_file == str(tmp_path / "run" / "deepscaler_critique_sft.jsonl")
+    local, spec = parse("--teacher_model", "some/model", "--dtype", "float32", "--enforce_eager")
+    assert spec.kind == "local" and spec.engine_kwargs()["dtype"] == "float32" and spec.enforce_eager

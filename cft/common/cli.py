@@ -38,8 +38,8 @@ def run(main: Callable[[], object]) -> None:
     except OSError as e:  # a full disk, a read-only folder, a folder in a file's place: one line naming it
         print(f"error: {fold(one_line(e))}", file=sys.stderr)
         sys.exit(1)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+    except KeyboardInterrupt as e:  # a step may say what is done: KeyboardInterrupt("3 of 6 chunks are whole")
+        print("interrupted" + (f": {fold(str(e))}" if str(e) else ""), file=sys.stderr)
         sys.exit(130)
     sys.exit(code if isinstance(code, int) else 0)
 

@@ -42,3 +42,20 @@ def one_line(e: OSError) -> str:
     if e.filename is None:
         return reason
     return f"{e.filename}: {reason}" + (f" (and {e.filename2})" if e.filename2 else "")
+
+
+def check_writable(path: str | os.PathLike, flag: str) -> None:
+    """Refuse, in one line, a file that cannot be written where it is to go (a folder in its place, a missing or
+    read-only folder), before a step writes anything else: a step's outputs are committed as one or not at all."""
+    from pathlib import Path
+
+    from cft.common.errors import CftError
+
+    path = Path(path)
+    if path.is_dir():
+        raise CftError(f"{path}: is a folder ({flag} names a file)")
+    base = next((p for p in path.parents if p.exists()), Path("/"))
+    if not base.is_dir():
+        raise CftError(f"{path}: cannot be written, {base} is a file ({flag})")
+    if not os.access(base, os.W_OK | os.X_OK):
+        raise CftError(f"{path}: cannot be written, {base} is not writable ({flag})")

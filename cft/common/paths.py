@@ -42,3 +42,14 @@ def solutions_dir(alias: str, data_dir: str | os.PathLike = DATA_DIR) -> Path:
 def merged_file(alias: str, data_dir: str | os.PathLike = DATA_DIR) -> Path:
     """``cft_data/deepscaler_<alias>_solutions.json``: one model's merged solutions."""
     return Path(data_dir) / f"deepscaler_{alias}_solutions.json"
+
+
+def beside(path: str | os.PathLike, name: str) -> Path:
+    """``name`` in the folder of ``path``: where a step's outputs, reports and logs go by default when its input
+    is given (the run's data, wherever it is; never the checkout's ``cft_data/`` for data kept elsewhere)."""
+    return Path(path).parent / name
+
+
+def logs_beside(path: str | os.PathLike) -> Path:
+    """The ``logs/`` folder beside ``path`` (vLLM's own output of a step that reads or writes ``path``)."""
+    return beside(path, "logs")

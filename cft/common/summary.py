@@ -74,10 +74,14 @@ class Summary:
         return {"step": self.step, **self.facts, "outputs": self.outputs,
                 "headline": [list(row) for row in self.headline], "command": command_line()}
 
-    def emit(self, json_path: str | os.PathLike | None = None) -> Summary:
-        """Print the block; with ``json_path``, also write ``data()`` there atomically."""
+    def emit(self, json_path: str | os.PathLike | None = None, beside: str | os.PathLike | None = None) -> Summary:
+        """Print the block; write ``data()`` atomically to ``json_path`` (``--summary_json``), else, with
+        ``beside`` (the step's output), to ``logs/summary_<step>.json`` beside it: a step run by hand leaves its
+        summary where ``build_dataset.py`` and the pipeline look for it, so the dataset card knows what ran."""
         for title, rows in self.blocks:
             print_rows(title, rows)
+        if json_path is None and beside is not None:
+            json_path = Path(beside).parent / "logs" / f"summary_{self.step}.json"
         if json_path:
             write_summary_json(json_path, self.data())
         return self

@@ -154,7 +154,8 @@ def draw(row: dict, max_samples: int, seed: int, include_truncated: bool,
 def critique_rows(filtered: Iterable[dict], max_samples: int = 4, seed: int = 0,
                   include_truncated: bool = False, include_disputed: bool = False,
                   counter: PromptCounter | None = None,
-                  max_prompt_tokens: int | None = None) -> tuple[Iterator[dict], CritiqueStats]:
+                  max_prompt_tokens: int | None = None,
+                  where: str = "filtered") -> tuple[Iterator[dict], CritiqueStats]:
     """The critique rows of every filtered problem, and their stats (complete once the rows are read).
 
     ``counter`` measures the rows' prompts (tokens as verl counts them; characters without it).
@@ -186,7 +187,12 @@ def critique_rows(filtered: Iterable[dict], max_samples: int = 4, seed: int = 0,
             drawn: list[dict] = []
             for row_no, row in batch:
                 if not isinstance(row, dict):
-                    raise CftError(f"filtered row {row_no}: expected an object")
+                    raise CftError(f"{where} row {row_no}: expected an object")
+                missing = [name for name, value in (("index", row.get("index")), ("question", question_of(row)),
+                                                     ("answer", answer_of(row))) if value is None]
+                if missing:
+                    raise CftError(f"{where} row {row_no}: not a filtered problem (no {', '.join(missing)}); is "
+                                   "this step 3's output (filter_solutions.py)?")
                 drawn += draw(row, max_samples, seed, include_truncated, stats, include_disputed, fits)
                 if stats.unbudgeted is not None:
                     draw(row, max_samples, seed, include_truncated, stats.unbudgeted, include_disputed)
@@ -213,5 +219,6 @@ def write_critique(filtered_file: str | Path, output_file: str | Path, max_sampl
                    max_prompt_tokens: int | None = None) -> tuple[int, CritiqueStats]:
     """Step 4 from file to file; returns the row count and the stats."""
     rows, stats = critique_rows(iter_json_list(filtered_file, what="filtered problems"), max_samples, seed,
-                                include_truncated, include_disputed, counter, max_prompt_tokens)
+                                include_truncated, include_disputed, counter, max_prompt_tokens,
+                                where=f"{filtered_file}:")
     return write_json_list(output_file, rows), stats

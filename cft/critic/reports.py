@@ -97,7 +97,7 @@ def format_summary(rows: list[dict], val_rows: list[dict], held, val_size, seed:
     if analyze:
         lengths = sorted(r["prompt_chars"] for r in rows)
         s.row("prompt chars min/median/max", f"{lengths[0]}/{lengths[len(lengths) // 2]}/{lengths[-1]}")
-        s.row("by source model", dict(Counter(r["source_model"] for r in rows)))
+        s.row("by source model", ", ".join(f"{m} {n}" for m, n in Counter(r["source_model"] for r in rows).items()))
     for path in outputs if held else outputs[:2]:
         s.wrote(path)
     for path in stale if not held else []:

@@ -50,11 +50,30 @@ def open_merged(path: str | Path, alias: str, original_file: str | Path | None =
     """
     meta, rows = open_results_file(path)
     if original_sha and meta.get("input_sha256") and meta["input_sha256"] != original_sha:
+        recorded = f" (their metadata names {meta['input_file']})" if meta.get("input_file") else ""
         raise CftError(
             f"{path}: {alias} solutions were generated from another input "
-            f"(sha256 {meta['input_sha256'][:12]}..., {original_file} is {original_sha[:12]}...)"
+            f"(sha256 {meta['input_sha256'][:12]}..., {original_file} is {original_sha[:12]}...); pass "
+            f"--original_file with the problem set they were generated from{recorded}"
         )
     return meta, _checked(path, rows)
+
+
+def recorded_input(files: dict[str, str | Path]) -> Path | None:
+    """The problem set the merged files' metadata names, where it still exists and every file names the same one
+    (step 0's clean file when generation read it): the default ``--original_file``."""
+    named = set()
+    for path in files.values():
+        try:
+            meta, rows = open_results_file(path)
+        except CftError:
+            return None  # the step reads the file again and says what is wrong with it
+        close = getattr(rows, "close", None)
+        if close:
+            close()
+        named.add(meta.get("input_file"))
+    found = named.pop() if len(named) == 1 else None
+    return Path(found) if found and Path(found).is_file() else None
 
 
 def _checked(path, rows: Iterator[dict]) -> Iterator[dict]:

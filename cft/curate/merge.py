@@ -78,7 +78,8 @@ def merge_chunks(folder: str | Path, model: str, output: str | Path, allow_parti
     if extra:
         rows = input_rows if input_rows is not None else reference.get("input_rows")
         raise CftError(f"{files[extra[0]]}: chunk {extra[0]} is out of range: {rows} problems "
-                       f"in chunks of {reference['chunk_size']} make {expected} chunks")
+                       f"in chunks of {reference['chunk_size']} make {expected} chunks (a file of a run with another "
+                       "--chunk_size? step 1 with --overwrite removes such files)")
     missing = sorted(set(range(expected)) - set(files))
     if missing and not allow_partial:
         raise CftError(f"{folder}: {len(missing)} of {expected} chunks of {model} are missing: "

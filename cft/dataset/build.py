@@ -17,7 +17,7 @@ import orjson
 from cft.common.errors import CftError
 from cft.common.jsonio import atomic_open
 from cft.common.summary import command_line
-from cft.dataset import card, folder, manifest, provenance
+from cft.dataset import card, consistency, folder, manifest, provenance, public
 from cft.dataset.configs import CONFIGS, TRAIN, VALIDATION, Config
 from cft.dataset.folder import SplitFile
 
@@ -64,6 +64,7 @@ def build(output: str | os.PathLike, files: dict[str, str | os.PathLike | None],
     folder.check_replaceable(output, overwrite)
     for item in items:
         folder.read_parquet_facts(item)
+    consistency.check(items)
     empty = [i for i in items if i.split == TRAIN and not i.rows]  # datasets cannot load a config of no rows
     left_out += [(i.config, f"no rows in {i.source}") for i in empty]
     items = [i for i in items if i.config not in {e.config for e in empty}]
@@ -80,7 +81,7 @@ def build(output: str | os.PathLike, files: dict[str, str | os.PathLike | None],
         for item in items:
             folder.place(item, stage, output)
         with atomic_open(stage / folder.CARD) as f:
-            f.write(card.card_text(items, prov, license, name).encode())
+            f.write(public.scrub(card.card_text(items, prov, license, name)).encode())  # no local path
         entries = {item.path: manifest.file_entry(stage / item.path, rows=item.rows, config=item.config.name,
                                                   split=item.split, source=str(item.source), placed=item.placed)
                    for item in items}
@@ -88,7 +89,8 @@ def build(output: str | os.PathLike, files: dict[str, str | os.PathLike | None],
         for item in items:
             config_files.setdefault(item.config.name, {})[item.split] = item.path
         generated_with = {str(m.get("model")): m.get("versions") or {} for m in prov.models}
-        data = manifest.build_manifest(stage, entries, config_files, prov.summaries, generated_with, command_line())
+        data = public.scrub(manifest.build_manifest(stage, entries, config_files, prov.summaries, generated_with,
+                                                    command_line()))
         with atomic_open(stage / manifest.MANIFEST_NAME) as f:  # last: a folder with a manifest is whole
             f.write(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
     return Built(output, items, prov, folder.placement(items), left_out)

@@ -19,6 +19,7 @@ from cft.critic.critique_rows import INSTRUCTION
 from cft.dataset.configs import TRAIN, VALIDATION
 from cft.dataset.folder import SplitFile
 from cft.dataset.provenance import Provenance, get
+from cft.dataset.public import model_name
 
 TASK_CATEGORIES = ["text-generation"]
 TAGS = ["math", "critique", "verifier", "synthetic", "reinforcement-learning", "verl", "cft"]
@@ -84,9 +85,9 @@ def body(items: list[SplitFile], prov: Provenance, license: str | None, pretty_n
                "`manifest.json` with each step's command line) or from the solutions files' metadata.")
         yield ""
         for section in (input_section, decontamination_section, models_section, grading_section,
-                        labels_section, filter_section, draw_section, budget_section, split_section,
-                        teacher_section):
+                        labels_section, filter_section, draw_section, budget_section, split_section):
             yield from section(prov)
+        yield from teacher_section(prov, items)
     yield from limitations_section(items, prov)
     yield from license_section(license)
     yield "## Files and integrity"
@@ -241,7 +242,7 @@ def models_section(prov: Provenance) -> Iterable[str]:
         grades = get(merged, m.get("model", ""), "grades", default={}) or {}
         solutions = get(merged, m.get("model", ""), "solutions")
         correct = pct(grades.get("correct", 0), solutions) if solutions else "not recorded"
-        yield (f"| `{m.get('model', '?')}` | `{m.get('model_path', 'not recorded')}` | "
+        yield (f"| `{m.get('model', '?')}` | `{model_name(m.get('model_path'))}` | "
                f"{m.get('prompt_template', 'not recorded')} | {m.get('num_samples', '?')} | "
                f"{sampling.get('temperature', '?')} | {sampling.get('top_p', '?')} | "
                f"{sampling.get('max_tokens', '?')} | {sampling.get('seed', '?')} | "
@@ -393,16 +394,29 @@ def split_section(s: dict) -> Iterable[str]:
     yield ""
 
 
-def teacher_section(prov: Provenance) -> Iterable[str]:
-    """Step 6, when it ran: the teacher, what it kept, and its agreement with the labels."""
+def teacher_section(prov: Provenance, items: list[SplitFile]) -> Iterable[str]:
+    """Step 6, when it ran: the teacher, the rows it covered of those available, what it kept, and its agreement
+    with the labels."""
     s = prov.step("sft")
     if s is None:
         return
     yield "### Step 6: the teacher's critiques (`sft`)"
     yield ""
+    available = {item.split: item.rows for item in items if item.config.name == "rl"}
+    asked = s.get("input_rows") or {}
+    covered = s.get("rows_covered") or {}
+    parts = []
+    for split, key in ((TRAIN, "train"), (VALIDATION, "val")):
+        if key in asked and split in available:
+            parts.append(f"{asked[key]} of the {available[split]} `rl` {split} rows, {covered.get(key, '?')} of "
+                         "them with a kept critique")
+    if parts:
+        limit = f" (`--max_rows {s['max_rows']}`: the first rows of each file)" if s.get("max_rows") else ""
+        yield f"Coverage: the teacher critiqued {' and '.join(parts)}{limit}."
+        yield ""
     sampling = s.get("sampling") or {}
     agreement = s.get("agreement")
-    yield (f"Teacher: `{s.get('teacher_model', 'not recorded')}`, {sampling.get('n', '?')} critiques per row "
+    yield (f"Teacher: `{model_name(s.get('teacher_model'))}`, {sampling.get('n', '?')} critiques per row "
            f"(temperature {sampling.get('temperature', '?')}, at most {sampling.get('max_tokens', '?')} tokens), "
            f"prompt mode `{s.get('mode', 'not recorded')}`. A critique was kept only where its verdict, read by "
            "the reward's own parser, is the row's label; at most "
@@ -442,9 +456,9 @@ def limitations_section(items: list[SplitFile], prov: Provenance) -> Iterable[st
     if any(i.rows < 1000 for i in val):
         small = min(i.rows for i in val)
         yield f"- The validation split is small ({small} rows): accuracy on it is a coarse estimate."
-    train = sum(i.rows for i in items if i.split == TRAIN)
-    if train < 1000:
-        yield f"- Small: {train} training rows in all."
+    small = [f"{i.rows} `{i.config.name}`" for i in items if i.split == TRAIN and i.rows < 1000]
+    if small:
+        yield f"- Small: {' and '.join(small)} training rows."
     yield ""
 
 

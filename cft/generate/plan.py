@@ -21,7 +21,7 @@ from cft.common.jsonio import sha256_file
 from cft.generate.context_fit import check_max_tokens, check_prompts_fit, resolve_max_model_len
 from cft.generate.options import SamplingOptions, option_values
 from cft.inference.spec import BackendSpec
-from cft.records.chunks import chunk_filename, chunk_range, num_chunks
+from cft.records.chunks import chunk_filename, chunk_range, format_ranges, list_chunk_files, num_chunks
 from cft.records.models import ModelSpec, get_model, register_from_args
 from cft.records.problems import load_rows, to_problem
 from cft.records.prompts import get_template, load_tokenizer, render_prompts
@@ -157,8 +157,20 @@ def plan(config: RunConfig, log=say) -> Plan:
     ranges = {cid: chunk_range(cid, config.chunk_size, len(rows)) for cid in ids}  # raises with the chunk count
     problems_of = {cid: [to_problem(rows[i], i, config.input_file) for i in range(start, end)]
                    for cid, (start, end) in ranges.items()}
-    # 2. the chunk files already there
+    # 2. the chunk files already there; those past this run's last chunk (a run of another --chunk_size) are
+    # another run's whatever they hold: refused, or removed with --overwrite (merge would stop on them)
     result = Plan(config, sha256_file(config.input_file), len(rows), total, [], [])
+    beyond = {cid: path for cid, path in list_chunk_files(config.output_dir, config.spec.name).items() if cid >= total}
+    if beyond and not config.overwrite:
+        first = min(beyond)
+        raise CftError(f"{beyond[first]}: chunk {first} of another run ({len(rows)} problems in chunks of "
+                       f"{config.chunk_size} make {total} chunks); pass --overwrite to remove the {len(beyond)} such "
+                       "file(s), or use another --output_dir")
+    if beyond and not config.dry_run:
+        for path in beyond.values():
+            path.unlink(missing_ok=True)
+        log(f"removed {len(beyond)} chunk file(s) of another run past this run's {total} chunks "
+            f"(--overwrite): {format_ranges(sorted(beyond))}")
     pending = []
     for cid, (start, end) in ranges.items():
         problems = problems_of[cid]

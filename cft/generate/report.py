@@ -8,7 +8,7 @@ from cft.grading.version import GRADER_VERSION
 from cft.records.chunks import chunk_filename, format_ranges
 
 
-def summary(config, work, outcome) -> Summary:
+def summary(config, work, outcome, worker: int | None = None) -> Summary:
     """``config``: the run (``cft.generate.plan.RunConfig``), ``work`` its plan, ``outcome`` what
     ``cft.generate.run.run`` did (None: nothing was run, a dry run or every chunk done)."""
     spec = config.spec
@@ -18,7 +18,8 @@ def summary(config, work, outcome) -> Summary:
     correct = sum(r.correct for r in reports)
     gen_s = outcome.generate_s if outcome else 0.0
     tokens = sum(r.output_tokens for r in reports)
-    s = Summary(f"generate_{spec.alias}", f"generate {spec.name}")
+    step = f"generate_{spec.alias}" + (f"_worker{worker}" if worker is not None else "")
+    s = Summary(step, f"generate {spec.name}")
     s.row("chunks written", written or "none", key="chunks_written", value=written)
     s.row("chunks skipped (done)", work.skipped or "none", key="chunks_skipped", value=work.skipped)
     locked, elsewhere = (outcome.locked, outcome.done_elsewhere) if outcome else ([], [])

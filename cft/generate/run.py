@@ -103,7 +103,8 @@ def _finish_chunk(plan_: Plan, chunk: _InFlight, flight_s: float, backend: dict)
                        counts.get("correct", 0), counts, time.perf_counter() - t0, written)
 
 
-def _whole(plan_: Plan) -> str:
+def whole(plan_: Plan) -> str:
+    """How many of the run's chunks are whole on disk now, and where."""
     c = plan_.config
     have = [cid for cid in list_chunk_files(c.output_dir, c.spec.name) if cid < plan_.total_chunks]
     return f"{len(have)} of {plan_.total_chunks} chunks are whole in {c.output_dir}"
@@ -111,7 +112,7 @@ def _whole(plan_: Plan) -> str:
 
 def _cannot_write(plan_: Plan, job: ChunkJob, path, e: OSError) -> CftError:
     return CftError(f"{path}: cannot write chunk {job.chunk_id:03d} ({e.strerror or e}); stopped there: "
-                    f"{_whole(plan_)}")
+                    f"{whole(plan_)}")
 
 
 def _locked(plan_: Plan, job: ChunkJob, out: RunOutcome, log, stop: GracefulStop):
@@ -238,7 +239,7 @@ def run(plan_: Plan, backend: Backend, grading_workers: int = 2, log=say, pool=N
         except BackendError as e:
             in_flight = sorted(flight)
             collect(block=True)  # the chunks already back are written
-            raise CftError(f"{e}; stopped with {chunk_list(in_flight)} in flight, left absent: {_whole(plan_)} "
+            raise CftError(f"{e}; stopped with {chunk_list(in_flight)} in flight, left absent: {whole(plan_)} "
                            "(rerun the same command to resume)") from None
         finally:
             out.generate_s = time.perf_counter() - t0

@@ -119,6 +119,7 @@ class LabelReport:
                           f"- extracted answer: `{_cell(item['extracted_answer'])}`", "",
                           "```text", "..." + item["tail"].replace("```", "'''"), "```", ""]
         path = Path(path)
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
         with atomic_open(path) as f:
             f.write(("\n".join(lines) + "\n").encode())
         return path

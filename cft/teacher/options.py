@@ -20,7 +20,7 @@ ROLE = "teacher"
 TEACHER_HELP = {
     "max_in_flight": "rows in flight at once (default: a local engine's sequence slots / --num_critiques, x2; "
                      "256 with a server)",
-    "engine_log": "where vLLM's own output goes (default: the data root's logs/engine_teacher.log)",
+    "engine_log": "where vLLM's own output goes (default: logs/engine_teacher.log beside --output_file)",
     "max_model_len": "the engine's context (default: the model's); room for the prompt and --max_tokens",
 }
 
@@ -29,9 +29,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     io = p.add_argument_group("files")
     io.add_argument("--formatted_file", default=str(paths.FORMATTED_FILE),
                     help="step 5's training file, JSON or parquet (its _val twin beside it is read too)")
-    io.add_argument("--output_file", default=str(paths.SFT_FILE),
-                    help="the SFT training rows (JSON Lines); the .parquet, the _val twins, the _doubted.json "
-                         "report and the _work/ folder of chunks go beside it")
+    io.add_argument("--output_file", default=None,
+                    help=f"the SFT training rows (JSON Lines); the .parquet, the _val twins, the _doubted.json "
+                         f"report and the _work/ folder of chunks go beside it (default: {paths.SFT_FILE.name} "
+                         "beside --formatted_file)")
     io.add_argument("--max_rows", type=int, default=None, metavar="N",
                     help="critique only the first N rows of each of the training and held-out files")
     io.add_argument("--chunk_size", type=int, default=256, help="rows per work chunk (each written when whole)")
@@ -67,7 +68,9 @@ def backend_spec(args: argparse.Namespace) -> BackendSpec:
 
 
 def check_flags(args: argparse.Namespace) -> None:
-    """Flag values, before any file is read."""
+    """Flag values, before any file is read (and the defaults that follow the input: outputs beside it)."""
+    if args.output_file is None:
+        args.output_file = str(paths.beside(args.formatted_file, paths.SFT_FILE.name))
     for name in ("num_critiques", "keep_per_row", "max_tokens", "chunk_size"):
         if getattr(args, name) < 1:
             raise CftError(f"--{name} must be at least 1, got {getattr(args, name)}")

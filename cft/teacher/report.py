@@ -59,7 +59,8 @@ def summary(*, inputs: Inputs, work: WorkPlan, report: RunReport, assembled: Ass
     s.fact("targets", Counter(r["label"] for r in train)).fact("val_targets", Counter(r["label"] for r in val))
     s.fact("outcomes", dict(a.outcomes)).fact("spare", a.spare).fact("duplicates", a.duplicates)
     s.fact("keep_rate", round(kept / sampled, 4) if sampled else None)
-    s.fact("rows_covered", dict(a.rows_covered)).fact("input_rows", {"train": n_train, "val": n_val})
+    s.fact("max_rows", work.run["max_rows"]).fact("rows_covered", dict(a.rows_covered))
+    s.fact("input_rows", {"train": n_train, "val": n_val})
 
     s.section("label audit (the teacher's verdicts against the labels)")
     total = a.audit.total
@@ -72,7 +73,7 @@ def summary(*, inputs: Inputs, work: WorkPlan, report: RunReport, assembled: Ass
     s.fact("agreement_by_label", a.audit.table(a.audit.by_label))
     s.fact("agreement_by_source_model", a.audit.table(a.audit.by_source))
     k = work.run["sampling"]["n"]
-    s.row("doubted rows", f"{len(a.audit.doubted)} (all {k} critiques contradict the label): {doubted_file}",
+    s.row(f"rows whose {k} critiques all contradict the label", f"{len(a.audit.doubted)} (listed in {doubted_file})",
           key="doubted", value=len(a.audit.doubted))
 
     by_label = ", ".join(f"{label} {percent(rate(c))}" for label, c in sorted(a.audit.by_label.items()))
