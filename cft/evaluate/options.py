@@ -8,6 +8,7 @@ The critic is run through ``cft.inference.spec`` (role none, its model named by 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from cft.common import cli, paths
 from cft.common.errors import CftError
@@ -17,12 +18,12 @@ from cft.inference import BackendSpec, Sampling, add_backend_arguments
 
 MODEL_FLAG = "--model"
 DEFAULT_INPUT = val_path(paths.FORMATTED_FILE)  # step 5's held-out rows
-DEFAULT_OUTPUT_ROOT = paths.DATA_DIR / "critic_eval"
+OUTPUT_FOLDER = "critic_eval"  # beside the input: critic_eval/<the model's name>/
 DEFAULT_BAND_EDGES = (0.25, 0.5, 0.75)
 BACKEND_HELP = {
     "max_in_flight": "cases in flight at once (default: a local engine's sequence slots / --num_samples, x2; "
                      "256 with a server)",
-    "engine_log": "where vLLM's own output goes (default: the data root's logs/engine_eval.log)",
+    "engine_log": "where vLLM's own output goes (default: logs/engine_eval.log beside the input)",
     "max_model_len": "the engine's context (default: the model's); room for the prompt and --max_tokens",
 }
 
@@ -34,7 +35,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                          f"its format (default, when --step_data is not given either: {DEFAULT_INPUT})")
     io.add_argument("--filtered_file", default=None, metavar="FILE",
                     help="step 3's filtered problems, for each problem's pass rate (the bands) and its level and "
-                         f"source where the input has them (default: {paths.FILTERED_FILE} where it exists)")
+                         f"source where the input has them (default: {paths.FILTERED_FILE.name} beside --input_file "
+                         "where it exists)")
     io.add_argument("--band_edges", type=float, nargs="+", default=list(DEFAULT_BAND_EDGES), metavar="RATE",
                     help="where the pass-rate bands of the report are cut (pooled correct samples of all models)")
     io.add_argument("--step_data", default=None, metavar="SOURCE",
@@ -51,7 +53,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     out = p.add_argument_group("the report")
     out.add_argument("--output_dir", default=None, metavar="DIR",
                      help="where report.json, report.md, report.png and the work chunks go (default: "
-                          f"{DEFAULT_OUTPUT_ROOT}/<the model's name>)")
+                          f"{OUTPUT_FOLDER}/<the model's name> beside --input_file, else beside a local --step_data, "
+                          "else in the data root)")
     out.add_argument("--compare", nargs="+", default=None, metavar="REPORT.json",
                      help="print the difference from an earlier report side by side; with two reports (earlier, "
                           "later), only that: nothing is run")
@@ -78,6 +81,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def compare_only(args: argparse.Namespace) -> bool:
     """``--compare EARLIER LATER``: two reports side by side, no model run."""
     return bool(args.compare) and len(args.compare) == 2
+
+
+def data_dir(args: argparse.Namespace) -> Path:
+    """The folder of the run's data: the outcome input's, else a local ``--step_data``'s, else the data root."""
+    source = args.input_file or (None if args.step_data else DEFAULT_INPUT)
+    if source is None and Path(args.step_data).exists():
+        source = args.step_data
+    return Path(source).parent if source is not None else paths.DATA_DIR
 
 
 def backend_spec(args: argparse.Namespace) -> BackendSpec:

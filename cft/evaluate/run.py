@@ -38,7 +38,8 @@ def read_cases(args: argparse.Namespace) -> tuple[OutcomeCases | None, StepCases
     input_file = args.input_file or (None if args.step_data else options.DEFAULT_INPUT)
     if input_file is not None:
         outcome = read_outcome(input_file, args.max_cases)
-        filtered = args.filtered_file or (paths.FILTERED_FILE if paths.FILTERED_FILE.is_file() else None)
+        beside = paths.beside(input_file, paths.FILTERED_FILE.name)
+        filtered = args.filtered_file or (beside if beside.is_file() else None)
         if filtered is not None:
             add_pass_rates(outcome, filtered, options.bands(args.band_edges))
     steps = read_step_cases(args.step_data, args.step_config, args.step_subsets, args.max_cases) \
@@ -86,7 +87,7 @@ def evaluate(args: argparse.Namespace) -> None:
         if spec.kind == "server" and not spec.served_model_name:  # the name the chunks record: ask the server
             backend = stack.enter_context(open_backend(spec))
         model = backend.model if backend is not None else spec.served_model_name or spec.model
-        output_dir = Path(args.output_dir or options.DEFAULT_OUTPUT_ROOT / model_slug(model))
+        output_dir = Path(args.output_dir or options.data_dir(args) / options.OUTPUT_FOLDER / model_slug(model))
         output_dir.mkdir(parents=True, exist_ok=True)
         stack.enter_context(_lock(output_dir))
         for kind in (OUTCOME, STEPS):
@@ -101,7 +102,8 @@ def evaluate(args: argparse.Namespace) -> None:
         backend_info = None
         if any(w.todo for w in works.values()):
             if backend is None:
-                backend = stack.enter_context(open_backend(spec, engine_log=paths.LOG_DIR / "engine_eval.log"))
+                backend = stack.enter_context(open_backend(
+                    spec, engine_log=options.data_dir(args) / "logs" / "engine_eval.log"))
             backend_info = backend.describe()
             seeds = spec.sends_seeds(backend)
             for kind, work in works.items():
