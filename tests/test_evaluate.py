@@ -20,7 +20,7 @@ from fractions import Fraction
 
 import orjson
 import pytest
-from conftest import ROOT, SERVER_KEY, SERVER_KEY_ENV, run_cmd
+from conftest import ROOT, SERVER_KEY, SERVER_KEY_ENV, error_line, no_key_anywhere, run_cmd
 from servers import ScriptedServer
 
 from cft.common.jsonio import write_json_list
@@ -142,14 +142,6 @@ def env(tmp_path) -> dict:
 def ok(r):
     assert r.returncode == 0, (r.stdout[-3000:], r.stderr[-3000:])
     return r
-
-
-def error_line(r) -> str:
-    assert r.returncode == 1, (r.returncode, r.stdout[-2000:], r.stderr[-2000:])
-    assert "Traceback" not in r.stderr, r.stderr[-3000:]
-    errors = [line for line in r.stderr.splitlines() if line.startswith("error: ")]
-    assert len(errors) == 1, r.stderr[-2000:]
-    return errors[0]
 
 
 # --- the figures, by hand -----------------------------------------------------------------------------------
@@ -351,10 +343,7 @@ def test_report_files_and_summary(scripted_run):
         f"average F1 {100 * r['average_f1']:.1f}% over 2 subsets")
     printed = scripted_run["first"].stdout
     assert "65.0% of 40 (right 80.0%, wrong 50.0%; F1 finding wrong 58.8%; no verdict 12.5%)" in printed
-    for path in scripted_run["tmp"].rglob("*"):  # the key: never written
-        if path.is_file():
-            assert SERVER_KEY.encode() not in path.read_bytes(), path
-    assert SERVER_KEY not in scripted_run["first"].stdout + scripted_run["first"].stderr
+    no_key_anywhere(scripted_run["first"], scripted_run["tmp"])
 
 
 def test_resume_redoes_only_the_missing_chunk_and_refuses_another_runs(scripted_run):
@@ -423,7 +412,4 @@ def test_real_engine_then_real_server(tiny_model, tiny_server, inputs, tmp_path)
     s = json.loads((served / "report.json").read_text())
     assert s["backend"]["backend"] == "server" and s["model"] == str(tiny_model) and s["n"] == 4
     assert re.search(r"outcome data \(sha256\) +\w{12} +\w{12} +same", via_server.stdout)
-    assert SERVER_KEY not in via_server.stdout + via_server.stderr
-    for path in served.rglob("*"):
-        if path.is_file():
-            assert SERVER_KEY.encode() not in path.read_bytes(), path
+    no_key_anywhere(via_server, served)

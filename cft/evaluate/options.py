@@ -20,12 +20,7 @@ MODEL_FLAG = "--model"
 DEFAULT_INPUT = val_path(paths.FORMATTED_FILE)  # step 5's held-out rows
 OUTPUT_FOLDER = "critic_eval"  # beside the input: critic_eval/<the model's name>/
 DEFAULT_BAND_EDGES = (0.25, 0.5, 0.75)
-BACKEND_HELP = {
-    "max_in_flight": "cases in flight at once (default: a local engine's sequence slots / --num_samples, x2; "
-                     "256 with a server)",
-    "engine_log": "where vLLM's own output goes (default: logs/engine_eval.log beside the input)",
-    "max_model_len": "the engine's context (default: the model's); room for the prompt and --max_tokens",
-}
+BACKEND_HELP = {"engine_log": "where vLLM's own output goes (default: logs/engine_eval.log beside the input)"}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
