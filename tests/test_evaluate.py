@@ -413,3 +413,30 @@ def test_real_engine_then_real_server(tiny_model, tiny_server, inputs, tmp_path)
     assert s["backend"]["backend"] == "server" and s["model"] == str(tiny_model) and s["n"] == 4
     assert re.search(r"outcome data \(sha256\) +\w{12} +\w{12} +same", via_server.stdout)
     no_key_anywhere(via_server, served)
+
+
+def test_the_dataset_card_cites_the_report(tmp_path):
+    """Steps 5 and the report card run by hand, no --summary_json: the report's summary lands beside step 5's
+    files, and build_dataset.py's card cites the critic's figures on the validation rows."""
+    from helpers import write_formatted
+
+    d = tmp_path / "run"
+    write_formatted(d, 12)  # its critique rows, then step 5 again as the script, for its summary
+    ok(run_cmd([sys.executable, str(ROOT / "format_critique_data.py"), "--critique_file", d / "critique.json",
+                "--output_file", d / "formatted.json", "--val_size", "0.25", "--overwrite"]))
+
+    def by_the_sum(body: dict, k: int) -> str:  # right where the student's sum is i + 3
+        i, answer = map(int, re.search(r"What is (\d+) \+ 3\?.*= (\d+)\.", body["messages"][-1]["content"],
+                                       re.S).groups())
+        return reply_text("R" if answer == i + 3 else "W", k)
+
+    with ScriptedServer(by_the_sum) as server:
+        ok(run_cmd(eval_cmd("--server_url", server.url, "--input_file", d / "formatted_val.parquet"),
+                   env={**env(tmp_path), "CFT_DATA_DIR": str(d)}))
+    report = json.loads((d / "logs" / "summary_evaluate.json").read_text())
+    assert report["accuracy"] == 1.0 and (d / "critic_eval" / "scripted-critic" / "report.json").is_file()
+    ok(run_cmd([sys.executable, str(ROOT / "build_dataset.py"), "--rl_file", d / "formatted.parquet"]))
+    text = (d / "dataset" / "README.md").read_text()
+    assert "## A critic judged on these rows" in text
+    assert (f"judged `scripted-critic`, 1 verdict(s) per case, on {report['n']} of the {report['n']} `rl` validation "
+            "rows") in text and "accuracy 100.0% (on right solutions 100.0%, on wrong ones 100.0%)" in text

@@ -122,7 +122,9 @@ def evaluate(args: argparse.Namespace) -> None:
                         "subsets": steps.subsets, "prompt_version": PROMPT_VERSION},
                     run=_run_facts(works, runs), elapsed_s=time.perf_counter() - t0)
         write_report(s, output_dir)
-    s.emit(args.summary_json)
+    # by hand, the summary of an outcome evaluation is also left beside its input (logs/summary_evaluate.json),
+    # where build_dataset.py finds it and the dataset card cites the report
+    s.emit(args.summary_json, beside=outcome.file if outcome is not None else None)
     if earlier is not None:
         print(f"\n== compared with {args.compare[0]} ==\n" + compare(earlier, s.data(), ("earlier", "now")),
               flush=True)
