@@ -2,17 +2,21 @@
 """Step 0: remove the problems that copy an evaluation problem (and, with --dedup, duplicates).
 
 Each problem's text is normalised (whitespace, $, \\dfrac/\\frac, \\left/\\right, braces,
-case) and compared with every problem of the evaluation sets by rapidfuzz's fuzz.ratio; a
-score of --threshold or more removes it, and so does holding 90% of one's word 13-grams (a copy
-inside a prompt; --ngram 0 turns this off). The shipped sets (cft/curate/eval_sets/: MATH-500) are always
-used unless --no_default_sets; --against adds more (JSON list, JSONL or parquet, with the
-problem in any input shape the pipeline accepts). --dedup also removes later copies of a
-problem within the input (same normalised text, or a MinHash LSH candidate with fuzz.ratio of
---dedup_threshold or more and the same answer), keeping the first.
+case) and compared with every problem of the evaluation sets by rapidfuzz's fuzz.ratio; a score of
+--threshold or more removes it, and so does holding 90% of one's word 13-grams (a copy inside a
+prompt; --ngram 0 turns this off). The evaluation sets are the field's, by name (--eval_sets, default
+all: math500, aime24, aime25, amc23, minerva, olympiadbench, gsm8k, processbench), read with
+datasets.load_dataset from the Hugging Face cache (HF_HOME) or the Hub (HF_DATASETS_OFFLINE=1 keeps it
+off the network); --against adds local sets (JSON list, JSONL, parquet or a dataset folder), and
+--against NAME=PATH reads a named set from a local copy. A set that cannot be loaded stops the step
+before any work, or with --skip_unavailable is left out and named in the summary as not checked.
+--dedup also removes later copies of a problem within the input (same normalised text, or a MinHash
+LSH candidate with fuzz.ratio of --dedup_threshold or more and the same answer), keeping the first.
 
-The output holds the remaining rows unchanged and in order, so step 1's indices refer to it;
---source_index_field NAME adds each row's position in the input under NAME. The report (a JSON
-list) names each removed row, its match, where the match is from and the score.
+The input is checked row by row first (a problem and a usable answer in each; a GSM8K-style answer
+is read as its final value). The output holds the remaining rows unchanged and in order, so step 1's
+indices refer to it; --source_index_field NAME adds each row's position in the input under NAME. The
+report (a JSON list) names each removed row, its match, where the match is from and the score.
 """
 
 import time
@@ -20,23 +24,29 @@ from pathlib import Path
 
 from cft.common import cli, paths
 from cft.common.errors import CftError
-from cft.common.jsonio import refuse_overwrite, sha256_file, write_json_list
-from cft.common.summary import Summary, pct
-from cft.curate.decontaminate import NGRAM, NGRAM_OVERLAP, clean, load_eval_sets
-from cft.curate.eval_sets import DEFAULT_EVAL_SETS
-from cft.records.problems import load_rows
+from cft.common.jsonio import refuse_overwrite, write_json_list
+from cft.curate.decontaminate import NGRAM, NGRAM_OVERLAP, clean, input_texts
+from cft.curate.eval_sets.load import ALL, NONE, chosen, load_eval_sets
+from cft.curate.eval_sets.registry import REGISTRY
+from cft.curate.reports import decontaminate_summary
+from cft.records.problems import FORMS, input_sha256, load_rows, worked_answers
 
 
 def main():
     parser = cli.parser(__doc__)
-    parser.add_argument("--input_file", default=str(paths.INPUT_FILE), help="the problem set (a JSON list)")
+    parser.add_argument("--input_file", default=str(paths.INPUT_FILE), help=f"the problem set: {FORMS}")
     parser.add_argument("--output_file", default=str(paths.CLEAN_FILE), help="the problems kept, rows unchanged")
     parser.add_argument("--report_file", default=None,
                         help="removed problems with their matches (default: <output stem>_removed.json)")
-    parser.add_argument("--against", nargs="+", default=[], metavar="FILE",
-                        help="more evaluation sets (.json list, .jsonl, .parquet), beside the shipped ones")
-    parser.add_argument("--no_default_sets", action="store_true",
-                        help=f"do not use the shipped evaluation sets ({', '.join(p.name for p in DEFAULT_EVAL_SETS)})")
+    parser.add_argument("--eval_sets", nargs="+", default=[ALL], metavar="NAME",
+                        help=f"evaluation sets by name, read from the Hugging Face cache or Hub: {', '.join(REGISTRY)} "
+                             f"({ALL}: every one, the default; {NONE}: only --against)")
+    parser.add_argument("--against", nargs="+", default=[], metavar="[NAME=]PATH",
+                        help="local evaluation sets (.json list, .jsonl, .parquet, a dataset folder); NAME=PATH "
+                             "reads the named set of --eval_sets from a local copy")
+    parser.add_argument("--skip_unavailable", action="store_true",
+                        help="go on without a named set that cannot be loaded (the summary and the card then "
+                             "say it was not checked)")
     parser.add_argument("--threshold", type=float, default=95.0,
                         help="fuzz.ratio (0-100) of normalised texts at or above which a problem is contaminated")
     parser.add_argument("--ngram", type=int, default=NGRAM,
@@ -62,15 +72,15 @@ def main():
         raise CftError(f"{output}: the output would replace the input; choose another --output_file")
     for path in (output, report):
         refuse_overwrite(path, args.overwrite)
-    sets = [] if args.no_default_sets else list(DEFAULT_EVAL_SETS)
-    eval_sets = load_eval_sets(sets + args.against)
-    if not eval_sets and not args.dedup:
-        raise CftError("nothing to do: --no_default_sets without --against or --dedup")
+    if not chosen(args.eval_sets) and not args.against and not args.dedup:
+        raise CftError(f"nothing to do: --eval_sets {NONE} without --against or --dedup")
 
     start = time.perf_counter()
     rows = load_rows(args.input_file)
-    kept, removals, stats = clean(rows, eval_sets, args.input_file, args.threshold, args.ngram, args.ngram_overlap,
-                                  args.dedup, args.dedup_threshold)
+    input_texts(rows, args.input_file)  # every row checked before anything slow
+    selection = load_eval_sets(args.eval_sets, args.against, args.skip_unavailable)
+    kept, removals, stats = clean(rows, selection.sets, args.input_file, args.threshold, args.ngram,
+                                  args.ngram_overlap, args.dedup, args.dedup_threshold)
     if not kept:
         raise CftError(f"{args.input_file}: every one of its {len(rows)} problems would be removed "
                        f"(first: row {removals[0].index} matches {removals[0].match_source} "
@@ -83,32 +93,12 @@ def main():
     write_json_list(output, out_rows)
     write_json_list(report, (r.row() for r in removals))
 
-    s = Summary("decontaminate")
-    s.row("problems in", stats.total, key="problems_in")
-    s.row("kept", pct(stats.kept, stats.total), key="kept", value=stats.kept)
-    s.fact("removed", stats.total - stats.kept)
-    s.fact("input_file", args.input_file).fact("input_sha256", sha256_file(args.input_file))
-    for name, size in stats.eval_sets.items():
-        s.row(f"removed: matches {name}", f"{pct(stats.contaminated[name], stats.total)}  ({size} problems, "
-              f"fuzz.ratio >= {args.threshold:g}"
-              + (f" or {args.ngram}-gram overlap >= {args.ngram_overlap:g}" if args.ngram else "") + ")")
-    s.fact("contaminated", {name: stats.contaminated[name] for name in stats.eval_sets})
-    s.fact("eval_sets", stats.eval_sets)
-    if args.dedup:
-        s.row("removed: duplicates", f"{pct(stats.duplicates, stats.total)}  (exact {stats.methods['exact']}, near "
-              f"{stats.methods['minhash']}, fuzz.ratio >= {args.dedup_threshold:g} and same answer)")
-    s.fact("duplicates", stats.duplicates).fact("methods", dict(stats.methods))
-    s.fact("threshold", args.threshold).fact("ngram", args.ngram).fact("dedup", args.dedup)
-    s.fact("ngram_overlap", args.ngram_overlap).fact("dedup_threshold", args.dedup_threshold)
-    why = [f"{n} match {name}" for name, n in s.facts["contaminated"].items()]
-    why += [f"{stats.duplicates} duplicates"] if args.dedup else []
-    s.brief("step 0 removed", f"{stats.total - stats.kept} of {stats.total} ({', '.join(why)}); list: {report}")
-    s.row("time: decontaminate", f"{stats.decontaminate_s:.1f} s" + (f", dedup {stats.dedup_s:.1f} s"
-                                                                      if args.dedup else ""))
-    s.fact("decontaminate_s", stats.decontaminate_s).fact("dedup_s", stats.dedup_s)
-    s.fact("elapsed_s", time.perf_counter() - start).fact("report", report)
-    s.wrote(report, "report", headline=False).wrote(output, headline=False)
-    s.emit(args.summary_json)
+    s = decontaminate_summary(stats=stats, selection=selection, input_file=args.input_file,
+                              input_sha256=input_sha256(args.input_file), worked_answers=worked_answers(rows),
+                              threshold=args.threshold, ngram=args.ngram, ngram_overlap=args.ngram_overlap,
+                              dedup=args.dedup, dedup_threshold=args.dedup_threshold, output=output, report=report,
+                              elapsed_s=time.perf_counter() - start)
+    s.emit(args.summary_json, beside=output)
 
 
 if __name__ == "__main__":

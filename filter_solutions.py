@@ -17,12 +17,12 @@ import time
 
 from cft.common import cli, paths
 from cft.common.errors import CftError
-from cft.common.jsonio import refuse_overwrite, sha256_file
+from cft.common.jsonio import refuse_overwrite
 from cft.curate.filter import filter_files, recorded_input
 from cft.curate.pass_band import PassBand
 from cft.curate.reports import filter_summary
 from cft.records.models import alias_map
-from cft.records.problems import load_rows
+from cft.records.problems import input_sha256, load_rows
 
 
 def main():
@@ -60,7 +60,7 @@ def main():
     if args.original_file is None:
         args.original_file = str(recorded_input(files) or paths.INPUT_FILE)
     original = load_rows(args.original_file)
-    sha = sha256_file(args.original_file)
+    sha = input_sha256(args.original_file)
     kept, stats = filter_files(original, files, args.output_file, args.allow_partial, args.original_file, sha,
                                band)
 

@@ -88,7 +88,8 @@ def main():
                  "output_dir": Path(args.output_dir).resolve() / f"solutions_{spec.alias}",
                  "chunk_size": args.chunk_size, "num_samples": args.num_samples,
                  "model_path": None if args.serve else model_paths.get(spec.alias),
-                 "max_in_flight": max(args.chunk_size, REQUESTS_PER_GPU * args.num_gpus) if args.serve else None}
+                 "max_in_flight": max(args.chunk_size, REQUESTS_PER_GPU * args.num_gpus) if args.serve else None,
+                 "log_dir": Path(args.log_dir).resolve()}  # engine logs: one per process there
         extra = [flag for item in register for flag in ("--register_model", item)] + args.extra.split()
         cmd = base_command(args.python, SCRIPTS, spec, flags, extra)
         log_dir = Path(args.log_dir).resolve()

@@ -12,14 +12,14 @@ the chunks' metadata, else from the chunks themselves.
 import time
 
 from cft.common import cli, paths
-from cft.common.jsonio import refuse_overwrite, sha256_file
+from cft.common.jsonio import refuse_overwrite
 from cft.common.reaper import guard_spawned_children
 from cft.common.workers import default_workers
 from cft.curate.merge import merge_models
 from cft.curate.reports import merge_summary
 from cft.records.chunks import chunk_model
 from cft.records.models import DEFAULT_MODELS, add_register_flag, alias_map, find_model, get_model, register_from_args
-from cft.records.problems import load_rows
+from cft.records.problems import input_sha256, load_rows
 
 
 def main():
@@ -61,7 +61,7 @@ def main():
         jobs.append((spec.name if spec else chunk_model(folder), folder, output))
     input_rows = input_sha = None
     if args.input_file:
-        input_rows, input_sha = len(load_rows(args.input_file)), sha256_file(args.input_file)
+        input_rows, input_sha = len(load_rows(args.input_file)), input_sha256(args.input_file)
 
     if args.workers > 1 and len(jobs) > 1:
         guard_spawned_children()  # its worker processes die with it, even on kill -9 (cft/common/reaper.py)

@@ -4,7 +4,7 @@ Each round runs ``evaluate_critic.py`` twice on the same step 5 rows, with the s
 and sampling: once with ``--model`` (an in-process vLLM engine) and once with ``--server_url`` (vLLM's
 OpenAI server on 127.0.0.1, started once by this benchmark with the same engine settings, its start not
 counted); the rounds alternate which side goes first. The rows are made by steps 4 and 5 themselves from
-solutions of realistic length (``cft/fixtures/math500.py``), and each run is the real command with its
+solutions of realistic length (``cft/fixtures/long_solutions.py``), and each run is the real command with its
 default flags (cases in flight, chunks). A side's rate is cases / the step's ``generate_s`` (from the first
 request to the last reply: the engine's start and the report excluded). Printed: each side's median rate
 and range, the median and range of the per-round ratio server / local, and each side's accuracy and share

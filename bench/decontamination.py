@@ -1,21 +1,25 @@
 """Step 0 at scale, and what the n-gram check adds to fuzz.ratio.
 
+The evaluation set is a file (--problems_file: MATH-500 in its raw shape, or any set with problem
+and answer; bench/problem_file.py), read by step 0's own loader for local sets
+(cft.curate.eval_sets.load), as `decontaminate.py --against math500=FILE` reads it.
+
 Part 1, speed and counts: a 40,000-problem synthetic input (bench/synthetic_problems.py: new
-problems made from MATH-500's sentences, plus injected copies of MATH-500 problems, duplicates,
+problems made from the set's sentences, plus injected copies of its problems, duplicates,
 near-duplicates and one-number variants) through cft.curate.decontaminate.clean, decontamination against
-MATH-500 (reading the rows and normalising them included) and --dedup timed apart, --repeats
+the set (reading the rows and normalising them included) and --dedup timed apart, --repeats
 times; medians and ranges, and per injected kind how many rows were removed (a base problem or a
 variant removed is a false removal).
 
-Part 2, the n-gram check: MATH-500's even rows are the evaluation set, its odd rows clean
+Part 2, the n-gram check: the set's even rows are the evaluation set, its odd rows clean
 problems of the same style and topics. Contaminated inputs are the even rows respelled, wrapped
 in a prompt (DeepScaleR's, Qwen's and DAPO's instructions around the problem, as a row that has
 only a prompt gives it), and reworded (one or two small wording changes). Clean inputs are the
-odd rows as they are and wrapped the same way, and 2,000 synthetic problems made from MATH-500's
+odd rows as they are and wrapped the same way, and 2,000 synthetic problems made from the set's
 sentences with new numbers. For fuzz.ratio alone and with each n-gram setting: contaminated rows
 caught, and clean rows removed.
 
-    python bench/decontamination.py [--n 40000] [--repeats 3] [--skip_speed] [--skip_ngram]
+    python bench/decontamination.py --problems_file FILE [--n 40000] [--repeats 3] [--skip_speed] [--skip_ngram]
 """
 
 from __future__ import annotations
@@ -27,10 +31,11 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from synthetic_problems import SHARES, build, math500, respell, reword
+import problem_file
+from synthetic_problems import SHARES, build, respell, reword
 
-from cft.curate.decontaminate import EvalSet, clean, find_contaminated, load_eval_sets
-from cft.curate.eval_sets import DEFAULT_EVAL_SETS
+from cft.curate.decontaminate import EvalSet, clean, find_contaminated
+from cft.curate.eval_sets.load import load_local
 from cft.curate.normalize import normalize_problem, tokens
 
 WRAPPERS = [
@@ -44,10 +49,10 @@ WRAPPERS = [
 NGRAM_SETTINGS = [(8, 0.5), (8, 0.7), (13, 0.5), (13, 0.7), (13, 0.9)]
 
 
-def speed(n: int, repeats: int) -> None:
-    rows, labels = build(n)
-    eval_sets = load_eval_sets(list(DEFAULT_EVAL_SETS))
-    print(f"== part 1: {len(rows)} synthetic problems against MATH-500 ({len(eval_sets[0].problems)}), "
+def speed(n: int, repeats: int, problems_file: Path) -> None:
+    rows, labels = build(n, problem_file.load(problems_file))
+    eval_sets = [load_local(f"math500={problems_file}")]
+    print(f"== part 1: {len(rows)} synthetic problems against {problems_file.name} ({len(eval_sets[0].problems)}), "
           f"{repeats} repeats ==")
     times: dict[str, list[float]] = {"decontaminate_s": [], "dedup_s": [], "total_s": []}
     for r in range(repeats):
@@ -69,25 +74,25 @@ def speed(n: int, repeats: int) -> None:
         print(f"  {kind:24s} injected {injected[kind]:6d}  removed {sum(by.values()):6d}  {by or ''}")
 
 
-def ngram_study() -> None:
+def ngram_study(problems_file: Path) -> None:
     rng = random.Random(1)
-    rows = math500()
+    rows = problem_file.load(problems_file)
     evals = [r["problem"] for r in rows[0::2]]
     others = [r["problem"] for r in rows[1::2]]
-    eval_set = [EvalSet("math500-even", Path("math500.jsonl"), evals)]
+    eval_set = [EvalSet("even-rows", str(problems_file), evals)]
     positives = {
         "respelled": [respell(p, rng) for p in evals],
         "wrapped": [rng.choice(WRAPPERS).format(p=p) for p in evals],
         "reworded x1": [reword(respell(p, rng), rng) for p in evals],
         "reworded x2": [reword(reword(respell(p, rng), rng), rng) for p in evals],
     }
-    synthetic, labels = build(2000, seed=7)
+    synthetic, labels = build(2000, rows, seed=7)
     negatives = {
-        "other MATH-500": others,
+        "other rows": others,
         "other, wrapped": [rng.choice(WRAPPERS).format(p=p) for p in others],
         "synthetic": [r["problem"] for r, label in zip(synthetic, labels) if label is None],
     }
-    print(f"\n== part 2: n-gram check; evaluation set: {len(evals)} MATH-500 problems (even rows) ==")
+    print(f"\n== part 2: n-gram check; evaluation set: {len(evals)} problems of {problems_file.name} (even rows) ==")
     configs = [("fuzz.ratio >= 95 only", 0, 0.5)]
     configs += [(f"+ {n}-gram overlap >= {o}", n, o) for n, o in NGRAM_SETTINGS]
     header = ["config"] + [f"{k} ({len(v)})" for k, v in positives.items()] + \
@@ -121,11 +126,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--skip_speed", action="store_true")
     parser.add_argument("--skip_ngram", action="store_true")
+    problem_file.add_argument(parser)
     args = parser.parse_args()
     if not args.skip_speed:
-        speed(args.n, args.repeats)
+        speed(args.n, args.repeats, args.problems_file)
     if not args.skip_ngram:
-        ngram_study()
+        ngram_study(args.problems_file)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,10 @@ model with the few-shot template, stops at a random answer token (about one in 2
 samples end within a few dozen tokens and a few run to --max_tokens, the shape of a real model's
 solution lengths (median well below the cap, a tail at it). --model_path runs a real model.
 
-    python bench/generation_overhead.py [--problems 200] [--chunk_size 25] [--rounds 5] [--plot FILE.png]
+The prompts are the problems of --problems_file (e.g. MATH-500: bench/problem_file.py), cycled to --problems.
+
+    python bench/generation_overhead.py --problems_file FILE [--problems 200] [--chunk_size 25] [--rounds 5]
+        [--plot FILE.png]
 """
 
 from __future__ import annotations
@@ -51,7 +54,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from cft.curate.eval_sets import MATH500
+import problem_file
+
 from cft.fixtures.vllm_server import vllm_server
 from cft.inference import Backend
 
@@ -179,7 +183,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model_path", default=None, help="default: a tiny CPU model built in a temp folder")
     ap.add_argument("--template", default="fewshot-boxed")
-    ap.add_argument("--problems", type=int, default=200)
+    ap.add_argument("--problems", type=int, default=200, help="prompts: --problems_file's problems, cycled")
+    problem_file.add_argument(ap)
     ap.add_argument("--chunk_size", type=int, default=25)
     ap.add_argument("--num_samples", type=int, default=8)
     ap.add_argument("--max_tokens", type=int, default=192)
@@ -204,7 +209,7 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="gen_overhead_"))
     model_path = args.model_path or str(build_tiny_model(work / "tiny"))
-    rows = [json.loads(line) for line in MATH500.read_text().splitlines() if line.strip()]
+    rows = problem_file.load(args.problems_file)
     rows = (rows * (args.problems // len(rows) + 1))[: args.problems]
     inp = work / "input.json"
     inp.write_text(json.dumps([{"problem": r["problem"], "answer": r["answer"]} for r in rows]))

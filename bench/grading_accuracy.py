@@ -1,4 +1,4 @@
-"""Grading accuracy on the grading bench (data/grading-bench), beside plain math-verify.
+"""Grading accuracy on a grading bench (a folder of cases, --bench_dir), beside plain math-verify.
 
 Predictions are graded as the models wrote them: an equivalence pair's
 prediction that already holds a ``\\boxed{}``/``\\fbox{}`` is fed as it is,
@@ -14,7 +14,11 @@ box, no answer).
 ``--baseline REV`` also grades with ``cft/grading.py`` as it was at git
 revision REV, in the same run (before/after side by side).
 
-    python bench/grading_accuracy.py [--baseline 351c725] [--bench_dir data/grading-bench] [--show_misses]
+The bench folder holds ``equiv_pairs.jsonl`` (rows ``{"pred", "gold", "expected"}``) and
+``solution_cases.jsonl`` (rows ``{"solution", "gold", "expected", "note"}``); none ships with the
+project (its cases come from other projects' test suites): point --bench_dir at a copy.
+
+    python bench/grading_accuracy.py --bench_dir DIR [--baseline 351c725] [--show_misses]
 """
 
 from __future__ import annotations
@@ -32,7 +36,6 @@ from math_verify import parse, verify
 from cft.grading import is_correct
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DIR = ROOT / "data" / "grading-bench"
 
 
 def plain_math_verify(pred: str, gold: str) -> bool:
@@ -58,7 +61,8 @@ def grader_at(rev: str):
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--bench_dir", type=Path, default=DEFAULT_DIR)
+    ap.add_argument("--bench_dir", type=Path, required=True,
+                    help="the folder with equiv_pairs.jsonl and solution_cases.jsonl")
     ap.add_argument("--baseline", help="also grade with cft/grading.py at this git revision "
                                        "(one from before the cft/grading package)")
     ap.add_argument("--show_misses", action="store_true")

@@ -1,7 +1,7 @@
 """Grading throughput: cft.grading with 1 worker and with all cores, beside bare math-verify.
 
-Builds N realistic solutions (default 8,000) from MATH-500's reference
-solutions (long chain-of-thought text ending in a box): 8 per problem, half
+Builds N realistic solutions (default 8,000) from the reference solutions of
+--problems_file (e.g. MATH-500: bench/problem_file.py) (long chain-of-thought text ending in a box): 8 per problem, half
 with the true answer, half with a wrong one boxed at the end. Times, on the
 same pairs and in one run:
 
@@ -13,7 +13,7 @@ same pairs and in one run:
 Each runs in a fresh spawned pool with math-verify's parse caches empty,
 timed from the moment every worker has started (generate_solutions.py starts
 its pool while the engine loads; the start is printed apart). Wrong answers
-are unique, so no cache carries work from one repeat of a MATH-500 problem to
+are unique, so no cache carries work from one repeat of a problem to
 the next; a problem's four right samples share their answer, as real samples
 often do, and cft grades that answer once.
 
@@ -21,25 +21,23 @@ Each repeat runs the three side by side; the speedup of all cores over 1
 worker (target >= 1.8 on 2 cores) and 1-worker / bare time (target <= 1.5) are
 the medians over the repeats.
 
-    python bench/grading_throughput.py [--n 8000] [--repeats 3]
+    python bench/grading_throughput.py --problems_file FILE [--n 8000] [--repeats 3]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import time
 
+import problem_file
 from math_verify import parse, verify
 
-from cft.curate.eval_sets import MATH500
 from cft.grading import extract_answer, grade_batch, grading_pool
 
 
-def build(n: int) -> list[tuple[list[str], str]]:
-    rows = [json.loads(line) for line in MATH500.read_text().splitlines() if line.strip()]
+def build(n: int, rows: list[dict]) -> list[tuple[list[str], str]]:
     rows = [r for r in rows if extract_answer(r["solution"])]
     problems, k = [], 0
     while sum(len(t) for t, _ in problems) < n:
@@ -86,8 +84,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=8_000, help="solutions to grade in each repeat")
     ap.add_argument("--repeats", type=int, default=3, help="rounds of (bare, 1 worker, all cores), each in fresh pools")
+    problem_file.add_argument(ap)
     args = ap.parse_args()
-    problems = build(args.n)
+    problems = build(args.n, problem_file.load(args.problems_file, ("problem", "answer", "solution")))
     n = sum(len(t) for t, _ in problems)
     chars = sum(len(s) for t, _ in problems for s in t) / n
     cores = os.cpu_count() or 1

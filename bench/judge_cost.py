@@ -1,13 +1,13 @@
 """The LLM judge's cost per 1000 verdicts (grade_solutions.py --judge_model), on the CPU demo model.
 
 Asks the judge about N (problem, reference, final answer) questions from the
-held-out pool (bench/realistic_pool.py: MATH-500 problems, half right and
+held-out pool (bench/realistic_pool.py: the --problems_file set, e.g. MATH-500; half right and
 half wrong answers), in one batch as grade_solutions.py does, and prints the
 wall time per 1000 verdicts, the tokens, and how often its verdict matched the
 pool's label (SmolLM2-135M is far too small to judge well: the figure is the
 cost; the agreement only says the mechanics work).
 
-    python bench/judge_cost.py [--model PATH (default: the demo model)] [--n 300]
+    python bench/judge_cost.py --problems_file FILE [--model PATH (default: the demo model)] [--n 300]
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import problem_file
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -25,6 +27,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model")
     ap.add_argument("--n", type=int, default=300)
+    problem_file.add_argument(ap)
     args = ap.parse_args()
     from realistic_pool import build, load_problems
 
@@ -33,7 +36,7 @@ def main() -> None:
 
     model = args.model or subprocess.run([sys.executable, "-m", "cft.fixtures.demo_model"], capture_output=True,
                                          text=True, check=True, cwd=ROOT).stdout.strip().splitlines()[-1]
-    rows, sols = build(0, load_problems()[: args.n], skill={"qwen25": 0.5})
+    rows, sols = build(load_problems(args.problems_file)[: args.n], 0, skill={"qwen25": 0.5})
     rng = random.Random(0)
     questions, labels = [], []
     for i, per in enumerate(sols["qwen25"]):

@@ -1,6 +1,6 @@
 """Wrong targets in the critique rows of a held-out pool with known labels, through steps 2-5.
 
-The pool is bench/realistic_pool.py's (MATH-500 problems, 8 solutions per
+The pool is bench/realistic_pool.py's (the --problems_file set's problems, e.g. MATH-500's; 8 solutions per
 problem and model slot, answer forms that models write, each right or wrong by
 construction). Its solutions are graded as step 1 would grade them, by each
 grader in turn (``--baseline REV``: cft/grading.py at a git revision; and the
@@ -14,7 +14,7 @@ It also prints, per dispute signal, how many verdicts it flags and how many of
 those are in fact wrong (precision), and the share of wrong verdicts flagged
 (recall).
 
-    python bench/label_noise.py [--baseline 351c725] [--seeds 0 1 2]
+    python bench/label_noise.py --problems_file FILE [--baseline 351c725] [--seeds 0 1 2]
 """
 
 from __future__ import annotations
@@ -27,8 +27,9 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import problem_file
 from grading_accuracy import grader_at
-from realistic_pool import build
+from realistic_pool import build, load_problems
 
 from cft.common.jsonio import sha256_file, write_results_file
 from cft.grading import grade_problem
@@ -140,7 +141,9 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     ap.add_argument("--signals", action="store_true", help="also print each dispute signal's precision/recall")
     ap.add_argument("--signals_only", action="store_true", help="only the signal tables (no steps 2-5)")
+    problem_file.add_argument(ap)
     args = ap.parse_args()
+    problems = load_problems(args.problems_file)
 
     graders = {}
     if args.baseline:
@@ -151,7 +154,7 @@ def main() -> None:
 
     print(f"{'seed':>4s}  {'variant':34s} {'rows':>6s} {'wrong targets':>14s}  kinds")
     for seed in args.seeds:
-        rows, sols = build(seed)
+        rows, sols = build(problems, seed)
         for name, (grade, regrade) in graders.items():
             if args.signals_only:
                 break

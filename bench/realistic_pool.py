@@ -1,6 +1,7 @@
 """A held-out pool of answer forms that models write, with known right/wrong labels.
 
-Problems, ground truths and worked solutions are MATH-500's (cft/curate/eval_sets). For
+Problems, ground truths and worked solutions are a competition set's (--problems_file, e.g. MATH-500:
+bench/problem_file.py). For
 each problem and model slot, 8 solutions: the reference solution's reasoning
 with its final sentence rewritten in a form models use, right or wrong by
 construction. Right forms: the truth as given, \\dfrac, spacing, ``x = ``
@@ -21,13 +22,12 @@ the grading bench; run it with ``bench/label_noise.py``.
 
 from __future__ import annotations
 
-import json
 import random
 import re
 from fractions import Fraction
 from pathlib import Path
 
-from cft.curate.eval_sets import MATH500
+import problem_file
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,8 +36,8 @@ UNITS = [r"\text{ cm}", r"\text{ units}", r"\text{ square units}", r"\text{ m}^2
 _BOX = re.compile(r"\\boxed\{")
 
 
-def load_problems() -> list[dict]:
-    return [json.loads(line) for line in MATH500.read_text().splitlines() if line.strip()]
+def load_problems(path: str | Path) -> list[dict]:
+    return problem_file.load(path, ("problem", "answer", "solution"))
 
 
 def _body(solution: str) -> str:
@@ -147,11 +147,10 @@ def solution_text(body: str, form: str) -> str:
     return f"{body}\n\nTherefore, the final answer is $\\boxed{{{form}}}$."
 
 
-def build(seed: int = 0, problems: list[dict] | None = None, n: int = 8,
+def build(problems: list[dict], seed: int = 0, n: int = 8,
           skill: dict[str, float] | None = None) -> tuple[list[dict], dict[str, list[list[dict]]]]:
     """(input rows, per model alias: per problem the solutions with their true label in ``_right``)."""
     random.seed(seed)
-    problems = problems if problems is not None else load_problems()
     skill = skill or {"qwen25": 0.55, "qwen3": 0.45}
     rows = [{"problem": p["problem"], "answer": p["answer"]} for p in problems]
     out: dict[str, list[list[dict]]] = {alias: [] for alias in skill}

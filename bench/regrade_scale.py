@@ -1,7 +1,7 @@
 """grade_solutions.py on a synthetic merged file of N problems x 8 solutions (default 40,000 x 8).
 
-The rows are bench/realistic_pool.py's: MATH-500's problems cycled to N, each
-solution MATH-500's worked solution with a final sentence in a form models
+The rows are bench/realistic_pool.py's: a competition set's problems (--problems_file, e.g. MATH-500)
+cycled to N, each solution the problem's worked solution with a final sentence in a form models
 write (right or wrong), mean about 600 characters. Every solution carries a
 stale verdict ("incorrect", as if graded by an older grader), so every file
 is re-graded. Prints the wall time, solutions per second and the changed
@@ -10,7 +10,7 @@ verdicts, for the dispute signals on (the default) and, with
 on a shared machine the wall time depends on the neighbours, the CPU time
 divided by the workers is what otherwise idle cores would take.
 
-    python bench/regrade_scale.py [--problems 40000] [--workers 2]
+    python bench/regrade_scale.py --problems_file FILE [--problems 40000] [--workers 2]
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import sys
 import time
 from pathlib import Path
 
+import problem_file
 from realistic_pool import build, load_problems
 
 from cft.common.jsonio import write_results_file
@@ -32,10 +33,9 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out" / "regrade_scale"
 
 
-def write_merged(path: Path, n: int) -> int:
-    problems = load_problems()
+def write_merged(path: Path, n: int, problems: list[dict]) -> int:
     cycled = [problems[i % len(problems)] for i in range(n)]
-    rows, sols = build(0, cycled, skill={"qwen25": 0.5})
+    rows, sols = build(cycled, 0, skill={"qwen25": 0.5})
 
     def results():
         for i, per in enumerate(sols["qwen25"]):
@@ -52,13 +52,15 @@ def main() -> None:
     ap.add_argument("--problems", type=int, default=40000)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--no_signals_too", action="store_true", help="also time a run without dispute signals")
+    problem_file.add_argument(ap)
     args = ap.parse_args()
+    problems = load_problems(args.problems_file)
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / f"merged_{args.problems}x8.json"
     variants = [("signals on", [])] + ([("signals off", ["--signals"])] if args.no_signals_too else [])
     for name, extra in variants:
         t0 = time.perf_counter()
-        write_merged(path, args.problems)
+        write_merged(path, args.problems, problems)
         build_s = time.perf_counter() - t0
         summary = OUT / "summary.json"
         t0, cpu0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)

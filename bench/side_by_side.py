@@ -25,7 +25,7 @@ def step(script: str, *args) -> None:
 
 def make_rows(folder: Path, rows: int) -> Path:
     """Step 5's training file of about ``rows`` rows, through steps 4 and 5 on realistic solutions."""
-    from cft.fixtures.math500 import write_filtered
+    from cft.fixtures.long_solutions import write_filtered
 
     filtered = write_filtered(folder / "filtered.json", problems=max(1, rows // 4) + 4)
     step("generate_critique_data.py", "--filtered_file", filtered, "--output_file", folder / "critique.json")

@@ -1,13 +1,14 @@
 """A synthetic DeepScaleR-sized problem set with known contamination and duplicates.
 
-The base problems are new texts made from MATH-500's sentences that hold a number: two or three
-sentences from different problems, every number replaced by a random one, with a random integer answer.
-They share MATH-500's words, LaTeX and topics but copy none of its problems. Into them go,
+The base problems are new texts made from an evaluation set's sentences that hold a number (the set is
+a file the caller passes, e.g. MATH-500: bench/problem_file.py): two or three sentences from different
+problems, every number replaced by a random one, with a random integer answer. They share the set's
+words, LaTeX and topics but copy none of its problems. Into them go,
 at random positions (each copy after its original):
 
-  contaminated_exact     a MATH-500 problem as it is                      -> removed by decontamination
-  contaminated_respelled a MATH-500 problem respelled (spaces, $, \\dfrac,  -> removed by decontamination
-                         \\left, braces, \\leq)
+  contaminated_exact     an evaluation problem as it is                   -> removed by decontamination
+  contaminated_respelled an evaluation problem respelled (spaces, $,      -> removed by decontamination
+                         \\dfrac, \\left, braces, \\leq)
   exact_dup              an earlier base problem again, same answer       -> removed by --dedup (exact)
   respelled_dup          an earlier base problem respelled, same answer   -> removed by --dedup (exact after
                                                                              normalisation)
@@ -16,8 +17,11 @@ at random positions (each copy after its original):
   variant                an earlier base problem with one number changed  -> kept (another problem)
                          and another answer
 
-``build(n)`` returns the rows (raw DeepScaleR shape) and each row's label (None for a base
-problem). The same ``seed`` gives the same file.
+``build(n, evals)`` returns the rows (raw DeepScaleR shape) and each row's label (None for a base
+problem); ``evals`` are the evaluation set's rows (``problem``, ``answer``). The same ``seed`` and set
+give the same file.
+
+    python bench/synthetic_problems.py OUTPUT --problems_file FILE [--n 40000] [--seed 0]
 """
 
 from __future__ import annotations
@@ -27,20 +31,13 @@ import re
 from pathlib import Path
 
 import orjson
-
-from cft.curate.eval_sets import MATH500
-
-ROOT = Path(__file__).resolve().parent.parent
+import problem_file
 
 SHARES = {"contaminated_exact": 0.005, "contaminated_respelled": 0.01, "exact_dup": 0.02, "respelled_dup": 0.01,
           "near_dup": 0.01,
           "variant": 0.01}
 _SENTENCE = re.compile(r"(?<=[.?!])\s+(?=[A-Z$])")
 _NUMBER = re.compile(r"\d+")
-
-
-def math500() -> list[dict]:
-    return [orjson.loads(line) for line in MATH500.read_bytes().splitlines() if line.strip()]
 
 
 def respell(text: str, rng: random.Random) -> str:
@@ -74,9 +71,8 @@ def _change_one_number(text: str, rng: random.Random) -> str | None:
     return text[:m.start()] + str(int(m.group()) + rng.randint(1, 9)) + text[m.end():]
 
 
-def build(n: int = 40_000, seed: int = 0) -> tuple[list[dict], list[str | None]]:
+def build(n: int, evals: list[dict], seed: int = 0) -> tuple[list[dict], list[str | None]]:
     rng = random.Random(seed)
-    evals = math500()
     sentences = [(k, s) for k, row in enumerate(evals) for s in _SENTENCE.split(row["problem"])
                  if len(s) > 20 and _NUMBER.search(s)]
     injected = {label: int(share * n) for label, share in SHARES.items()}
@@ -129,7 +125,8 @@ if __name__ == "__main__":
     parser.add_argument("output", help="where to write the JSON list")
     parser.add_argument("--n", type=int, default=40_000)
     parser.add_argument("--seed", type=int, default=0)
+    problem_file.add_argument(parser)
     args = parser.parse_args()
-    rows, labels = build(args.n, args.seed)
+    rows, labels = build(args.n, problem_file.load(args.problems_file), args.seed)
     Path(args.output).write_bytes(orjson.dumps(rows))
     print(f"{len(rows)} rows; injected: " + ", ".join(f"{k} {labels.count(k)}" for k in SHARES))

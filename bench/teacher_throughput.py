@@ -4,7 +4,7 @@ Each round runs ``create_critique_data.py`` twice on the same step 5 rows, with 
 settings and sampling: once with ``--teacher_model`` (an in-process vLLM engine) and once with
 ``--server_url`` (vLLM's OpenAI server on 127.0.0.1, started once by this benchmark with the same
 engine settings, its start not counted); the rounds alternate which side goes first. The rows are
-made by steps 4 and 5 themselves from solutions of realistic length (``cft/fixtures/math500.py``), and
+made by steps 4 and 5 themselves from solutions of realistic length (``cft/fixtures/long_solutions.py``), and
 each run is the real command with its default flags (rows in flight, chunks), so the data arrives as
 it does in use. A side's rate is critiques / the step's ``generate_s`` (from the first request to
 the last critique: the engine's start and the assembly excluded). Printed: each side's median rate

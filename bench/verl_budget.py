@@ -1,6 +1,6 @@
 """Rows verl 0.9.1 keeps at data.max_prompt_length, with and without step 4's prompt budget.
 
-On cft.fixtures.math500 (MATH-500 reference solutions joined to chain-of-thought lengths, long
+On cft.fixtures.long_solutions (generated worked solutions of chain-of-thought lengths, long
 ones more often wrong): step 4 without a budget and with --max_prompt_tokens N, step 5, then
 verl's own RLHFDataset (its dataset factory, filter_overlong_prompts on, the tokenizer's chat
 template) on each parquet. Needs verl (requirements-test.txt) and a tokenizer with a chat
@@ -20,7 +20,7 @@ from cft.critic.critique_rows import write_critique
 from cft.critic.prompt_budget import PromptCounter, length_summary
 from cft.critic.verl_rows import format_file
 from cft.fixtures.demo_model import DEFAULT_DIR
-from cft.fixtures.math500 import write_filtered
+from cft.fixtures.long_solutions import write_filtered
 
 
 def verl_kept(parquet: Path, tokenizer: str, max_prompt_length: int) -> Counter:

@@ -228,3 +228,22 @@ def killed_then_resumed(tiny_model, gen_input, tmp_path_factory):
     rerun = run_cmd(gen_cmd(tiny_model, gen_input, out, "--max_tokens", "200"))
     return {"out": out, "after_kill": after_kill, "rerun": rerun, "procs": run["procs"], "gone_s": run["gone_s"],
             "orphans": run["orphans"]}
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster(tmp_path_factory):
+    """A real single-node Slurm (tests/slurm_cluster.py: munged, slurmctld, slurmd of its own), started once for
+    every Slurm test and stopped by pid at the end (its jobs cancelled first). Clients reach it with
+    ``cluster.env`` (its ``SLURM_CONF``; this process's environment is left alone). Where it cannot run (not
+    root, Slurm not installed: ``make slurm-deps``) the Slurm tests are skipped with one line saying why; where
+    ``CI=true`` they fail instead."""
+    import slurm_cluster
+
+    why = slurm_cluster.missing()
+    if why:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"the Slurm tests cannot run here: {why}", pytrace=False)
+        pytest.skip(f"no test Slurm: {why}")
+    cluster = slurm_cluster.start(tmp_path_factory.mktemp("slurm"))
+    yield cluster
+    cluster.stop()

@@ -107,3 +107,58 @@ def canned_critique(body: dict, k: int) -> str:
     if k == 1:
         return f"Checking {i} + 3 again (sample {k}): the final answer is {label}.\n\n**Conclusion:** {label}"
     return f"I think the answer is {other}.\n\nConclusion: {other} [END]"
+
+
+def write_hub_dataset(folder: Path, splits: dict[str, list[dict]], config: str = "default") -> Path:
+    """A dataset folder in the Hub's layout: one parquet file per split under ``<config>/`` (``data/`` for
+    the default config) and a README.md card whose ``configs`` maps each split to its files, as
+    ``hf download --repo-type dataset`` leaves it; ``datasets.load_dataset(folder, config, split=...)`` reads it."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    sub = "data" if config == "default" else config
+    (folder / sub).mkdir(parents=True, exist_ok=True)
+    card = ["---", "configs:", f"- config_name: {config}", "  data_files:"]
+    for split, rows in splits.items():
+        pq.write_table(pa.Table.from_pylist(rows), folder / sub / f"{split}-00000-of-00001.parquet")
+        card += [f"  - split: {split}", f"    path: {sub}/{split}-*"]
+    (folder / "README.md").write_text("\n".join(card + ["---", "", "A dataset the tests wrote.", ""]))
+    return folder
+
+
+def cache_as_hub(hf_home: Path, hub_id: str, splits: dict[str, list[dict]], config: str = "default") -> None:
+    """Leave ``splits`` in the Hugging Face cache under ``hf_home`` as ``datasets.load_dataset(hub_id, config)``
+    leaves a downloaded dataset, so that an offline load by that id (``HF_HOME=hf_home``,
+    ``HF_DATASETS_OFFLINE=1``) reads it: the folder is prepared under a temporary cache and moved to
+    ``datasets/{owner}___{name in snake case}/{config}/{version}/{hash}`` (datasets' layout, files
+    ``{name}-{split}.arrow``)."""
+    import shutil
+    import tempfile
+
+    import datasets
+    from datasets.naming import camelcase_to_snakecase
+
+    owner, name = hub_id.split("/")
+    snake = camelcase_to_snakecase(name)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = write_hub_dataset(Path(tmp) / snake, splits, config)  # the builder is named after the folder
+        datasets.load_dataset(str(folder), config, cache_dir=str(Path(tmp) / "cache"))
+        [prepared] = [p for p in (Path(tmp) / "cache" / snake / config).glob("*/*") if p.is_dir()]
+        target = hf_home / "datasets" / f"{owner}___{snake}" / config / prepared.parent.name / prepared.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(prepared), str(target))
+
+
+# Problems written for these tests (no benchmark's text): each with its answer.
+EVAL_PROBLEMS = [
+    ("Consider the arithmetic sequence $\\frac{7}{2}, 5, \\frac{13}{2}, \\ldots$. What is its twelfth term? "
+     "Express your answer in simplest form.", "20"),
+    ("A jar holds $14$ green beads and $6$ yellow beads. Three beads are drawn at random without replacement. "
+     "What is the probability that all three are green?", "\\frac{91}{285}"),
+    ("How many ordered pairs of positive integers $(a, b)$ satisfy $a + 2b = 31$?", "15"),
+    ("The lengths of the legs of a right triangle are $9$ and $40$. What is the length of its hypotenuse?", "41"),
+    ("Find the smallest positive integer $n$ such that $n^2$ leaves a remainder of $4$ when divided by $11$ "
+     "and $n > 20$.", "24"),
+    ("A cyclist rides $18$ kilometers at $12$ kilometers per hour and then $18$ kilometers at $24$ kilometers per "
+     "hour. What is her average speed, in kilometers per hour, for the whole ride?", "16"),
+]

@@ -15,7 +15,7 @@ import orjson
 import pyarrow.parquet as pq
 import pytest
 from conftest import ROOT, run_cmd
-from helpers import write_chunks, write_input
+from helpers import EVAL_PROBLEMS, write_chunks, write_hub_dataset, write_input
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a local folder needs no network; make sure none is tried
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
@@ -24,11 +24,11 @@ PY = sys.executable
 N = 60
 
 
-def step(script: str, *args, logs: Path | None = None, name: str | None = None):
+def step(script: str, *args, logs: Path | None = None, name: str | None = None, env: dict | None = None):
     cmd = [PY, str(ROOT / script), *map(str, args)]
     if logs is not None:
         cmd += ["--summary_json", str(logs / f"summary_{name}.json")]
-    r = run_cmd(cmd)
+    r = run_cmd(cmd, env=env)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
     return r
 
@@ -39,7 +39,12 @@ def run_steps(d: Path, val_size: str = "0.05") -> dict:
     logs.mkdir(parents=True)
     inp = d / "deepscaler_train.json"
     write_input(inp, N)
-    step("decontaminate.py", "--input_file", inp, "--output_file", d / "clean.json", logs=logs, name="decontaminate")
+    # step 0 against math500 from a local copy (our own problems) and aime24 by name, which an empty cache
+    # offline cannot give: it goes on without it (--skip_unavailable), and the card must say so
+    math500 = write_hub_dataset(d / "math500", {"test": [{"problem": p, "answer": a} for p, a in EVAL_PROBLEMS]})
+    step("decontaminate.py", "--input_file", inp, "--output_file", d / "clean.json", "--eval_sets", "math500",
+         "aime24", "--against", f"math500={math500}", "--skip_unavailable", logs=logs, name="decontaminate",
+         env={**os.environ, "HF_HOME": str(d / "hf")})
     counts = [(i * 7) % 5 for i in range(N)]
     write_chunks(d / "solutions_qwen25", "qwen-2.5-math-7b", inp, counts, chunk_size=20)
     write_chunks(d / "solutions_qwen3", "qwen3-4b-base", inp, [(c + i) % 5 for i, c in enumerate(counts)],
@@ -138,7 +143,14 @@ def test_the_card_says_how_each_number_was_made(run, built):
     summaries = {p.stem.removeprefix("summary_"): orjson.loads(p.read_bytes()) for p in run["logs"].glob("*.json")}
     sha = summaries["decontaminate"]["input_sha256"]
     assert f"Step 0 read `deepscaler_train.json`: {N} problems, sha256 `{sha}`" in text
-    assert "`math500` (500 problems): 0 removed" in text
+    step0 = summaries["decontaminate"]
+    sha500 = step0["eval_set_details"]["math500"]["problems_sha256"]
+    assert f"- `math500` (6 problems, read from `math500`, a local copy, problems sha256 `{sha500}`): 0 removed" \
+        in text
+    assert "Not checked against: `aime24` (cannot be loaded: ConnectionError: " in text
+    assert "`aime25` (left out of --eval_sets)" in text
+    assert "- Decontamination covers only `math500`; not checked against `aime24`, `aime25`, `amc23`, `minerva`, " \
+           "`olympiadbench`, `gsm8k`, `processbench`; a problem of another benchmark may remain." in text
     assert "| `qwen-2.5-math-7b` |" in text and "| `qwen3-4b-base` |" in text  # models, weights, sampling
     assert "| 4 | 0.7 | 0.95 | 64 | 0 |" in text  # samples, temperature, top_p, max_tokens, seed (helpers.SAMPLING)
     assert "math-verify 0.9.0" in text

@@ -1,9 +1,10 @@
-"""A non-editable install carries every subpackage and the data step 0 reads at run time.
+"""A non-editable install carries every subpackage, and no data written elsewhere.
 
 The package is built into a wheel from a copy of the working tree and installed with pip into a
 fresh virtual environment (its dependencies come from the test environment through a .pth file,
 so nothing is downloaded); step 0, the installed ``decontaminate.py`` on the venv's PATH, then
-runs in a folder outside the checkout, against the MATH-500 set inside the installed package.
+runs in a folder outside the checkout, offline, against the registered set math500 read from a local
+copy in the Hub's layout that the test writes (its own problems).
 """
 
 from __future__ import annotations
@@ -17,8 +18,7 @@ from pathlib import Path
 
 import orjson
 from conftest import ROOT
-
-from cft.curate.eval_sets import MATH500
+from helpers import EVAL_PROBLEMS, write_hub_dataset
 
 
 def run(cmd, **kw):
@@ -41,7 +41,9 @@ def test_wheel_installed_outside_the_checkout_runs_step_0(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     packages = sorted(p.parent.relative_to(ROOT).as_posix() for p in (ROOT / "cft").rglob("__init__.py"))
     assert [p for p in packages if f"{p}/__init__.py" not in names] == []
-    assert "cft/curate/eval_sets/math500.jsonl" in names and "cft/reward.py" in names
+    assert "cft/curate/eval_sets/registry.py" in names and "cft/reward.py" in names
+    data = [n for n in names if n.startswith("cft/") and not n.endswith(".py")]
+    assert data == [], data  # no problem set, evaluation set or test case rides along
 
     venv = tmp_path / "venv"
     run([sys.executable, "-m", "venv", venv])
@@ -52,14 +54,17 @@ def test_wheel_installed_outside_the_checkout_runs_step_0(tmp_path):
 
     work = tmp_path / "elsewhere"
     (work / "cft_data").mkdir(parents=True)
-    copy = orjson.loads(MATH500.read_bytes().splitlines()[7])
-    rows = [{"problem": "What is 2 + 2?", "answer": "4"}, {"problem": copy["problem"], "answer": copy["answer"]}]
+    problem, answer = EVAL_PROBLEMS[2]
+    rows = [{"problem": "What is 2 + 2?", "answer": "4"}, {"problem": problem, "answer": answer}]
     (work / "cft_data" / "deepscaler_train.json").write_bytes(orjson.dumps(rows))
+    copy = write_hub_dataset(tmp_path / "math500", {"test": [{"problem": p, "answer": a} for p, a in EVAL_PROBLEMS]})
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "CFT_DATA_DIR")}
+    env.update(HF_HOME=str(tmp_path / "hf"), HF_DATASETS_OFFLINE="1", HF_HUB_OFFLINE="1")
     where = run([python, "-c", "import cft, cft.common.paths as p; print(cft.__file__); print(p.DATA_DIR)"],
                 cwd=work, env=env).stdout.split()
     assert where[0].startswith(site) and where[1] == str(work / "cft_data")
-    r = run([venv / "bin" / "decontaminate.py"], cwd=work, env=env)
+    r = run([venv / "bin" / "decontaminate.py", "--eval_sets", "math500", "--against", f"math500={copy}"],
+            cwd=work, env=env)
     assert "matches math500" in r.stdout
     kept = orjson.loads((work / "cft_data" / "deepscaler_train_clean.json").read_bytes())
     assert kept == rows[:1]

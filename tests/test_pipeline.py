@@ -7,6 +7,7 @@ import sys
 import orjson
 import pyarrow.parquet as pq
 from conftest import ROOT, SERVER_KEY, SERVER_KEY_ENV
+from helpers import EVAL_PROBLEMS
 
 from cft.critic.critique_rows import critique_prompt
 from cft.curate.filter import decide
@@ -20,7 +21,10 @@ def test_full_pipeline_unattended(tiny_model, tiny_server, tmp_path):
     data = tmp_path / "data"
     data.mkdir()
     (data / "deepscaler_train.json").write_bytes(orjson.dumps(PROBLEMS))
+    evals = tmp_path / "eval.jsonl"  # step 0 offline: an evaluation set of the test's own, none of the named ones
+    evals.write_bytes(b"".join(orjson.dumps({"problem": p, "answer": a}) + b"\n" for p, a in EVAL_PROBLEMS))
     cmd = [str(ROOT / "run_full_pipeline.sh"), "--yes", "--data_dir", str(data), "--chunk_size", "3",
+           "--decontaminate_args", f"--eval_sets none --against {evals}",
            "--num_samples", "6", "--gpus", "2", "--qwen25_path", str(tiny_model), "--qwen3_path", str(tiny_model),
            "--qwen3_args", "--seed 1 --temperature 1.0", "--tokenizer", str(tiny_model), "--max_prompt_tokens", "4096",
            "--teacher_server_url", tiny_server, "--teacher_api_key_env", SERVER_KEY_ENV,
@@ -31,10 +35,12 @@ def test_full_pipeline_unattended(tiny_model, tiny_server, tmp_path):
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=1200, check=False, stdin=subprocess.DEVNULL)
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
 
-    # step 0: nothing here is a MATH-500 problem, so generation reads the input itself
+    # step 0: nothing here is an evaluation problem, so generation reads the input itself; the closing
+    # summary says which named sets were not checked
     assert orjson.loads((data / "deepscaler_train_clean.json").read_bytes()) == PROBLEMS
     assert orjson.loads((data / "deepscaler_train_clean_removed.json").read_bytes()) == []
-    assert "step 0 removed" in r.stdout and "0 of 6 (0 match math500)" in r.stdout
+    assert "step 0 removed" in r.stdout and "0 of 6 (0 match eval)" in r.stdout
+    assert "step 0 not checked against" in r.stdout and "math500, aime24" in r.stdout
 
     # step 1: commands and chunk files
     assert (data / "commands.txt").exists()

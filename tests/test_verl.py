@@ -2,7 +2,7 @@
 
 - docs/training.md's `python -m verl.trainer.main_ppo` overrides compose verl's own `ppo_trainer` config
   and pass verl's `validate_config`, as `main_ppo` runs them;
-- steps 4 and 5 on solutions of realistic length (cft.fixtures.math500) with the prompt budget,
+- steps 4 and 5 on solutions of realistic length (cft.fixtures.long_solutions) with the prompt budget,
   loaded by verl's RLHFDataset through its dataset factory, with `filter_overlong_prompts` on and
   the tiny model's chat template: no row is dropped when the budget is `max_prompt_length`;
 - without the budget, verl drops exactly the rows whose prompt we count over it;
@@ -91,7 +91,7 @@ def verl_dataset(cfg, tiny_model, parquet):
 
 @pytest.fixture(scope="module")
 def filtered(tmp_path_factory):
-    from cft.fixtures.math500 import write_filtered
+    from cft.fixtures.long_solutions import write_filtered
 
     return write_filtered(tmp_path_factory.mktemp("verl_fixture") / "filtered.json", problems=16)
 

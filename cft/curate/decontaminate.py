@@ -23,20 +23,18 @@ import hashlib
 import time
 import zlib
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-import orjson
 from rapidfuzz import fuzz, process
-from tqdm import tqdm
 
-from cft.common.errors import CftError
-from cft.common.jsonio import read_json
+from cft.common.progress import progress_bar
+from cft.curate.eval_sets.load import EvalSet
 from cft.curate.normalize import normalize_problem, tokens
-from cft.records.problems import answer_of, question_of
+from cft.records.problems import to_problem
+
+__all__ = ["EvalSet", "Removal", "clean", "find_contaminated", "find_duplicates", "input_texts"]
 
 CONTAMINATED, DUPLICATE = "contaminated", "duplicate"
 # the n-gram check's setting: of those measured (bench/decontamination.py), the only one that removed
@@ -45,79 +43,11 @@ NGRAM, NGRAM_OVERLAP = 13, 0.9
 BLOCK = 2048  # input problems per rapidfuzz call: bounds the score matrix (BLOCK x eval problems)
 
 
-@dataclass(frozen=True)
-class EvalSet:
-    name: str
-    path: Path
-    problems: list[str]
-
-
-def _rows_of_file(path: Path) -> Iterator[tuple[str, Any]]:
-    """``(where, row)`` for each row of a JSON list, JSONL or parquet file; ``where`` names the row."""
-    suffix = path.suffix.lower()
-    if not path.is_file():
-        raise CftError(f"{path}: file not found")
-    if suffix in (".parquet", ".pq"):
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        try:
-            rows = pq.read_table(path).to_pylist()
-        except (pa.ArrowException, OSError) as e:
-            raise CftError(f"{path}: not a readable parquet file: {e}") from None
-        yield from ((f"row {i}", row) for i, row in enumerate(rows))
-    elif suffix in (".jsonl", ".ndjson"):
-        with open(path, "rb") as f:
-            row_no = 0
-            for line_no, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                try:
-                    row = orjson.loads(line)
-                except orjson.JSONDecodeError as e:
-                    raise CftError(f"{path}: line {line_no}: not valid JSON: {e}") from None
-                yield f"row {row_no} (line {line_no})", row
-                row_no += 1
-    else:
-        data = read_json(path)
-        if not isinstance(data, list):
-            raise CftError(f"{path}: expected a JSON list of problems (or a .jsonl / .parquet file), "
-                           f"got {type(data).__name__}")
-        yield from ((f"row {i}", row) for i, row in enumerate(data))
-
-
-def load_eval_set(path: str | Path, name: str | None = None) -> EvalSet:
-    """An evaluation set from JSON, JSONL or parquet: each row's problem in the input shapes
-    ``cft.records.problems`` accepts (``question``, ``problem``, ``extra_info.question``, the user prompt)."""
-    path = Path(path)
-    problems = [_problem(row, f"{path}: {where}") for where, row in _rows_of_file(path)]
-    if not problems:
-        raise CftError(f"{path}: no problems in this evaluation set")
-    return EvalSet(name or path.stem, path, problems)
-
-
-def load_eval_sets(paths: list[str | Path]) -> list[EvalSet]:
-    """The sets at ``paths``, each named by its file stem (made unique by its position if two clash)."""
-    sets = [load_eval_set(p) for p in paths]
-    stems = Counter(s.name for s in sets)
-    return [EvalSet(f"{s.name}#{k}" if stems[s.name] > 1 else s.name, s.path, s.problems)
-            for k, s in enumerate(sets)]
-
-
-def input_texts(rows: list, source: str | Path) -> tuple[list[str], list[str | None]]:
-    """Each input row's problem and answer (None if it has none); a row without a problem is an error."""
-    questions = [_problem(row, f"{source}: row {i}") for i, row in enumerate(rows)]
-    return questions, [answer_of(row) for row in rows]
-
-
-def _problem(row: object, where: str) -> str:
-    """A row's problem text; an error naming ``where`` if it has none."""
-    question = question_of(row) if isinstance(row, dict) else None
-    if question is None:
-        what = "no problem (looked for question, problem, extra_info.question, prompt[user].content)" \
-            if isinstance(row, dict) else f"expected an object, got {type(row).__name__}"
-        raise CftError(f"{where}: {what}")
-    return question
+def input_texts(rows: list, source: str | Path) -> tuple[list[str], list[str]]:
+    """Each input row's problem and final answer, checked as every step checks them where they enter
+    (``cft.records.problems.to_problem``): the first row without a usable problem or answer is an error."""
+    problems = [to_problem(row, i, source) for i, row in enumerate(rows)]
+    return [p.question for p in problems], [p.answer for p in problems]
 
 
 @dataclass(frozen=True)
@@ -180,17 +110,23 @@ def _grams(toks: list[str], m: int) -> set[tuple]:
 def find_contaminated(normalized: list[str], eval_sets: list[EvalSet], threshold: float = 95.0,
                       ngram: int = NGRAM, ngram_overlap: float = NGRAM_OVERLAP, problems: list[str] | None = None,
                       progress: bool = True) -> list[Removal]:
-    """Input rows whose normalised problem matches an evaluation problem (in input order).
+    """Input rows whose normalised problem matches an evaluation problem (in input order); a problem that
+    is in several sets is reported as the first set's (in ``eval_sets`` order).
 
     ``fuzz.ratio >= threshold`` against any evaluation problem; with ``ngram > 0``, also a row
     that holds at least ``ngram_overlap`` of some evaluation problem's word ``ngram``-grams.
     """
     problems = problems if problems is not None else normalized
-    owners = [(s, j) for s in eval_sets for j in range(len(s.problems))]
-    eval_norm = [normalize_problem(s.problems[j]) for s, j in owners]
+    # each distinct normalised evaluation problem once, owned by its first set and row (sets share problems:
+    # ProcessBench's come from GSM8K, MATH and OlympiadBench)
+    first: dict[str, tuple[EvalSet, int]] = {}
+    for s in eval_sets:
+        for j, text in enumerate(s.problems):
+            first.setdefault(normalize_problem(text), (s, j))
+    eval_norm, owners = list(first), list(first.values())
     index = NgramIndex(eval_norm, ngram) if ngram > 0 else None
     found = []
-    bar = tqdm(total=len(normalized), desc="decontaminate", unit="problem", mininterval=2, disable=not progress)
+    bar = progress_bar(total=len(normalized), desc="decontaminate", unit="problem", mininterval=2, disable=not progress)
     for start in range(0, len(normalized), BLOCK):
         block = normalized[start:start + BLOCK]
         scores = process.cdist(block, eval_norm, scorer=fuzz.ratio, score_cutoff=threshold, dtype=np.float32,
@@ -238,7 +174,7 @@ def find_duplicates(normalized: list[str], answers: list[str | None], threshold:
     rows = [i for i in range(len(normalized)) if i not in skip]
     sketches = MinHash.generator((_shingles(normalized[i]) for i in rows), num_perm=num_perm, hashfunc=zlib.crc32)
     found = []
-    for i, sketch in tqdm(zip(rows, sketches), total=len(rows), desc="dedup", unit="problem", mininterval=2,
+    for i, sketch in progress_bar(zip(rows, sketches), total=len(rows), desc="dedup", unit="problem", mininterval=2,
                           disable=not progress):
         text = normalized[i]
         key = hashlib.blake2b(text.encode(), digest_size=16).digest()

@@ -15,12 +15,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tqdm import tqdm
-
 from cft.common.errors import CftError
 from cft.common.jsonio import open_results_file, write_json_list
+from cft.common.progress import progress_bar
 from cft.curate.pass_band import PassBand
-from cft.records.problems import to_problem
+from cft.records.problems import parse_source, to_problem
 from cft.records.solutions import num_correct, result_index
 
 KEPT, ALL_CORRECT, ALL_WRONG, MISSING = "kept", "all_correct", "all_wrong", "missing"
@@ -59,7 +58,7 @@ def open_merged(path: str | Path, alias: str, original_file: str | Path | None =
     return meta, _checked(path, rows)
 
 
-def recorded_input(files: dict[str, str | Path]) -> Path | None:
+def recorded_input(files: dict[str, str | Path]) -> str | None:
     """The problem set the merged files' metadata names, where it still exists and every file names the same one
     (step 0's clean file when generation read it): the default ``--original_file``."""
     named = set()
@@ -73,7 +72,10 @@ def recorded_input(files: dict[str, str | Path]) -> Path | None:
             close()
         named.add(meta.get("input_file"))
     found = named.pop() if len(named) == 1 else None
-    return Path(found) if found and Path(found).is_file() else None
+    try:
+        return found and parse_source(found) and found  # a file or folder still there, or a Hub dataset
+    except CftError:
+        return None
 
 
 def _checked(path, rows: Iterator[dict]) -> Iterator[dict]:
@@ -125,7 +127,7 @@ def filter_rows(original: list, results: dict[str, Iterator[dict]], allow_partia
         return head
 
     def rows_out() -> Iterator[dict]:
-        rows = tqdm(original, desc="filter", unit="problem", mininterval=2, disable=not progress)
+        rows = progress_bar(original, desc="filter", unit="problem", mininterval=2, disable=not progress)
         for index, row in enumerate(rows):
             stats.total += 1
             found = [take(alias, index) for alias in aliases]

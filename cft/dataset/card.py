@@ -19,7 +19,7 @@ from cft.critic.critique_rows import INSTRUCTION
 from cft.dataset.configs import TRAIN, VALIDATION
 from cft.dataset.folder import SplitFile
 from cft.dataset.provenance import Provenance, get
-from cft.dataset.public import is_local, model_name
+from cft.dataset.public import is_local, model_name, scrub
 
 TASK_CATEGORIES = ["text-generation"]
 TAGS = ["math", "critique", "verifier", "synthetic", "reinforcement-learning", "verl", "cft"]
@@ -204,14 +204,25 @@ def decontamination_section(prov: Provenance) -> Iterable[str]:
         rule = f"fuzz.ratio >= {s.get('threshold', '?')}"
         if s.get("ngram"):
             rule += f" or {s['ngram']}-gram overlap" + (f" >= {s['ngram_overlap']}" if "ngram_overlap" in s else "")
+        details = s.get("eval_set_details") or {}
         if sets:
             yield "Problems matching an evaluation set (" + rule + ") were removed:"
             yield ""
             for name, size in sets.items():
-                yield f"- `{name}` ({size} problems): {contaminated.get(name, 'not recorded')} removed"
+                d = details.get(name) or {}
+                source = d.get("source")
+                source = source and (f"`{base_name(source)}`, a local copy" if is_local(source) else f"`{source}`")
+                where = (f", read from {source}" if source else "") + \
+                    (f", problems sha256 `{d['problems_sha256']}`" if d.get("problems_sha256") else "")
+                yield f"- `{name}` ({size} problems{where}): {contaminated.get(name, 'not recorded')} removed"
         else:
             yield "No evaluation set was checked."
         yield ""
+        not_checked = s.get("not_checked") or {}
+        if not_checked:
+            yield "Not checked against: " + ", ".join(f"`{name}` ({scrub(why)})"
+                                                      for name, why in not_checked.items()) + "."
+            yield ""
         if s.get("dedup"):
             yield (f"Duplicates within the input (fuzz.ratio >= {s.get('dedup_threshold', '?')} with the same "
                    f"answer): {s.get('duplicates', 'not recorded')} removed.")
@@ -478,8 +489,10 @@ def limitations_section(items: list[SplitFile], prov: Provenance) -> Iterable[st
     yield "- The ground truth is the input's; an error in it becomes a wrong label."
     yield "- No person reviewed the solutions or the labels."
     step0 = prov.step("decontaminate")
-    if step0 and not step0.get("skipped") and step0.get("eval_sets"):
-        yield ("- Decontamination covers only " + ", ".join(f"`{n}`" for n in step0["eval_sets"])
+    if step0 and not step0.get("skipped") and (step0.get("eval_sets") or step0.get("not_checked")):
+        checked = ", ".join(f"`{n}`" for n in step0.get("eval_sets") or {}) or "no evaluation set"
+        missing = ", ".join(f"`{n}`" for n in step0.get("not_checked") or {})
+        yield (f"- Decontamination covers only {checked}" + (f"; not checked against {missing}" if missing else "")
                + "; a problem of another benchmark may remain.")
     elif step0 is None or step0.get("skipped"):
         yield "- Decontamination: not recorded or not done; the problems may include benchmark problems."

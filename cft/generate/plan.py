@@ -11,19 +11,20 @@ range or a foreign chunk file is named in one line on a machine with no hub acce
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from cft.common import paths
 from cft.common.cli import say
+from cft.common.engine_log import process_log
 from cft.common.errors import CftError
-from cft.common.jsonio import sha256_file
 from cft.generate.context_fit import check_max_tokens, check_prompts_fit, resolve_max_model_len
 from cft.generate.options import SamplingOptions, option_values
 from cft.inference.spec import BackendSpec
 from cft.records.chunks import chunk_filename, chunk_range, format_ranges, list_chunk_files, num_chunks
 from cft.records.models import ModelSpec, get_model, register_from_args
-from cft.records.problems import load_rows, to_problem
+from cft.records.problems import input_sha256, load_rows, to_problem
 from cft.records.prompts import get_template, load_tokenizer, render_prompts
 from cft.records.solutions import RUN_KEYS, chunk_metadata, load_chunk
 
@@ -81,6 +82,19 @@ class RunConfig(SamplingOptions):
 
     def stops(self) -> list[str]:
         return list(get_template(self.prompt_template).stop)
+
+    def engine_log(self, log_dir: str | os.PathLike | None = None) -> Path:
+        """The local engine's log unless --engine_log: one file per process in ``log_dir`` (default: ``logs/``
+        beside the chunk folder), ``engine_<alias>[_worker<id> | _chunk<first>[+<more>]][_job..._attempt<n>].log``
+        (``cft.common.engine_log.process_log``)."""
+        return process_log(log_dir or Path(self.output_dir).parent / "logs", "engine", self.spec.alias, self.who())
+
+    def who(self) -> str:
+        """Which part of the model's chunks this process runs: ``worker<id>``, ``chunk<first>[+<more>]``, or ""
+        (all of them); it names the process's engine log and summary, so processes side by side never share one."""
+        ids = self.chunk_ids or []
+        return (f"worker{self.worker[0]}" if self.worker else
+                f"chunk{ids[0]:03d}" + (f"+{len(ids) - 1}" if len(ids) > 1 else "") if ids else "")
 
     def sampling(self) -> dict:
         """The chunk metadata's ``sampling``."""
@@ -159,7 +173,7 @@ def plan(config: RunConfig, log=say) -> Plan:
                    for cid, (start, end) in ranges.items()}
     # 2. the chunk files already there; those past this run's last chunk (a run of another --chunk_size) are
     # another run's whatever they hold: refused, or removed with --overwrite (merge would stop on them)
-    result = Plan(config, sha256_file(config.input_file), len(rows), total, [], [])
+    result = Plan(config, input_sha256(config.input_file), len(rows), total, [], [])
     beyond = {cid: path for cid, path in list_chunk_files(config.output_dir, config.spec.name).items() if cid >= total}
     if beyond and not config.overwrite:
         first = min(beyond)

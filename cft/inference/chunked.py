@@ -19,9 +19,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from tqdm import tqdm
-
 from cft.common.errors import CftError
+from cft.common.progress import progress_bar
 from cft.common.work import Chunk, WorkPlan, whole_chunks, write_chunk
 from cft.inference.loop import drive
 from cft.inference.types import Backend, BackendError, Completion, Request
@@ -49,7 +48,7 @@ def run_chunks(work: WorkPlan, backend: Backend, request_for: Callable[[object, 
         return report
     keys: dict[str, tuple[Chunk, object]] = {}
     pending: dict[int, list[dict]] = {c.chunk_id: [] for c in work.todo}
-    bar = tqdm(total=sum(len(c.items) for c in work.todo), desc=desc, unit="row")
+    bar = progress_bar(total=sum(len(c.items) for c in work.todo), desc=desc, unit="row")
 
     def requests():
         for chunk in work.todo:

@@ -1,13 +1,6 @@
-"""The evaluation sets that ship with the package; step 0 compares the input against them by default.
+"""The evaluation sets step 0 checks: a registry of the field's sets by name (``registry``), read from the
+Hugging Face Hub or a local copy (``load``). No set's text ships with the package."""
 
-``math500.jsonl``: the 500 MATH-500 test problems in DeepScaleR's raw shape (``problem``, ``answer``)
-with ``solution``, ``subject``, ``level``, ``unique_id``. Problems and answers: agentica-project/deepscaler
-``deepscaler/data/test/math.json`` (MIT); solutions, subjects and levels: openai/prm800k's MATH splits
-(MIT), originally hendrycks/math (MIT).
-"""
+from cft.curate.eval_sets.registry import REGISTRY, EvalSetSpec
 
-from pathlib import Path
-
-EVAL_DIR = Path(__file__).resolve().parent
-MATH500 = EVAL_DIR / "math500.jsonl"
-DEFAULT_EVAL_SETS = (MATH500,)
+__all__ = ["REGISTRY", "EvalSetSpec"]
