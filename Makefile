@@ -1,5 +1,6 @@
 # make demo : create .venv if needed, then run the whole pipeline on the shipped sample
 # make test : create .venv and the test tools (pytest, ruff, verl for its tests) if needed, then lint and test
+#             (as root with apt-get, it first installs Slurm and munge for tests/test_slurm.py: make slurm-deps)
 # make bench PROBLEMS=FILE GRADING_BENCH=DIR: the benchmarks under bench/ (figures in bench/RESULTS.md); some need
 #   text the project does not ship: competition problems (a copy of MATH-500) and a grading bench
 # make venv REQS=requirements.txt : the GPU install instead of the CPU one
@@ -8,7 +9,7 @@ REQS ?= requirements-cpu.txt
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: venv test-venv test demo lint bench
+.PHONY: venv test-venv slurm-deps test demo lint bench
 
 venv: $(VENV)/.installed
 
@@ -31,7 +32,13 @@ $(VENV)/.test-installed: $(VENV)/.installed requirements-test.txt
 	$(PY) -m pip install -q -r requirements-test.txt
 	touch $@
 
-test: test-venv
+# Debian's slurmctld, slurmd, slurm-client and munge for the real-Slurm tests (tests/test_slurm.py starts a
+# single-node cluster of its own): installed where missing, as root with apt-get; elsewhere a one-line note
+# and nothing else (the Slurm tests are then skipped, and fail where CI=true).
+slurm-deps:
+	python3 tests/slurm_cluster.py install
+
+test: test-venv slurm-deps
 	$(PY) -m ruff check .
 	$(PY) -m pytest $(PYTEST_ARGS) tests
 

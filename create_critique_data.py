@@ -28,7 +28,7 @@ import time  # noqa: E402
 
 from cft.common import cli, paths  # noqa: E402
 from cft.common.errors import CftError  # noqa: E402
-from cft.common.workchunks import locked  # noqa: E402
+from cft.common.work import locked  # noqa: E402
 from cft.inference import open_backend  # noqa: E402
 from cft.teacher import options  # noqa: E402
 from cft.teacher.inputs import read_inputs  # noqa: E402

@@ -27,7 +27,7 @@ if __name__ == "__main__":
 
 import contextlib  # noqa: E402
 
-from cft.common import cli, paths  # noqa: E402
+from cft.common import cli  # noqa: E402
 from cft.generate.backend import describe_line  # noqa: E402
 from cft.generate.graceful_stop import EXIT_CODE  # noqa: E402
 from cft.generate.options import add_arguments  # noqa: E402
@@ -66,9 +66,9 @@ def main():
             outcome = generate(config, work, args)
         except KeyboardInterrupt:  # Ctrl-C: say what is done, so the user knows what a rerun resumes
             raise KeyboardInterrupt(f"{whole(work)}; rerun the same command to resume") from None
-    # a summary beside the chunk folder by default (logs/summary_generate_<alias>[_worker<k>].json); a dry run
-    # writes one only where asked
-    s = summary(config, work, outcome, worker=args.worker_id)
+    # a summary beside the chunk folder by default (logs/summary_generate_<alias>[_worker<k>|_chunk<first>].json,
+    # one per process); a dry run writes one only where asked
+    s = summary(config, work, outcome)
     s.emit(args.summary_json, beside=None if args.dry_run else config.output_dir)
     return EXIT_CODE if outcome and outcome.stopped else 0
 
@@ -78,8 +78,7 @@ def generate(config, work, args):
     while the pool warms up."""
     from cft.common.reaper import start_reaper
 
-    worker = f"_worker{args.worker_id}" if args.worker_id is not None else ""
-    engine_log = paths.LOG_DIR / f"engine_{config.spec.alias}{worker}.log"
+    engine_log = config.engine_log(args.log_dir)  # unless --engine_log: one per process, beside the run's data
     with contextlib.ExitStack() as stack:
         start_reaper()  # before any process of the run starts
         if config.backend.kind == "server":

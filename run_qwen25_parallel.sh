@@ -22,7 +22,7 @@ usage: $0 [--gpus N] [--model NAME] [--log_dir DIR] [--python PY] [-- generate_s
   --gpus N       workers, one per GPU (default $GPUS)
   --model NAME   qwen-2.5-math-7b / qwen3-4b-base or alias qwen25 / qwen3, or a model added with
                  --register_model among the workers' flags (default $MODEL)
-  --log_dir DIR  per-GPU logs (default $LOG_DIR)
+  --log_dir DIR  per-GPU logs, and the workers' vLLM logs engine_<alias>_worker<g>.log (default $LOG_DIR)
   --python PY    interpreter (default: \$PYTHON, else $here/.venv/bin/python if present, else python3)
   after --        flags passed to every worker, e.g. -- --model_path /models/Qwen2.5-Math-7B --chunk_size 1000
 
@@ -85,7 +85,7 @@ trap 'stop_all 143' TERM
 for ((g = 0; g < GPUS; g++)); do
   log="$LOG_DIR/${alias_name}_gpu$g.log"
   CUDA_VISIBLE_DEVICES=$g setsid "$PYTHON" "$here/generate_solutions.py" --model "$MODEL" \
-    --worker_id "$g" --num_workers "$GPUS" "${EXTRA[@]}" > "$log" 2>&1 &
+    --worker_id "$g" --num_workers "$GPUS" --log_dir "$LOG_DIR" "${EXTRA[@]}" > "$log" 2>&1 &
   pids+=($!)
   echo "GPU $g: worker pid $! -> $log"
 done

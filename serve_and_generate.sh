@@ -33,7 +33,8 @@ usage: $0 --model_path PATH [--gpus N] [--servers K] [--port P] [--server_args "
   --port P             the first server's port on 127.0.0.1 (default $PORT); server k listens on P+k
   --server_args "..."  more flags for every server (vllm.entrypoints.openai.api_server), e.g.
                        "--max-model-len 4096 --gpu-memory-utilization 0.9"
-  --log_dir DIR        the servers' logs, server_<host>_<port>.log (default $LOG_DIR)
+  --log_dir DIR        the servers' logs, server_<host>_<port>.log (default $LOG_DIR); in a Slurm job
+                       server_<host>_<port>_job<id>_attempt<n>.log
   --python PY          interpreter (default: \$PYTHON, else $here/.venv/bin/python if present, else python3)
   --ready_timeout_s S  how long the servers may take to start (default $READY_TIMEOUT_S)
   after --              generate_solutions.py's flags (--model and the rest; not --model_path or --server_url)
@@ -110,10 +111,15 @@ trap stop_servers EXIT
 trap 'on_signal 130' INT
 trap 'on_signal 143' TERM
 
+tag=  # in a Slurm job, one log per job (array task) and attempt, as cft.common.engine_log.slurm_tag names them
+if [ -n "${SLURM_JOB_ID:-}" ]; then
+  if [ -n "${SLURM_ARRAY_JOB_ID:-}" ]; then tag="_job${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}"; else tag="_job$SLURM_JOB_ID"; fi
+  tag="${tag}_attempt${SLURM_RESTART_COUNT:-0}"
+fi
 for ((k = 0; k < SERVERS; k++)); do
   port=$((PORT + k))
   gpus=$(IFS=,; echo "${devices[*]:$((k * per)):$per}")
-  logs+=("$LOG_DIR/server_$(hostname)_$port.log")
+  logs+=("$LOG_DIR/server_$(hostname)_$port$tag.log")
   CUDA_VISIBLE_DEVICES=$gpus setsid "$PYTHON" -m vllm.entrypoints.openai.api_server --model "$MODEL_PATH" \
     --host 127.0.0.1 --port "$port" --data-parallel-size "$per" "${server_args[@]}" > "${logs[$k]}" 2>&1 &
   server_pids+=($!)

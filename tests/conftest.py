@@ -69,7 +69,7 @@ def run_cmd(cmd, **kw):
 
 
 def error_line(r) -> str:
-    """The one ``error: ...`` line of a run that failed as a step should (exit 1, no traceback)."""
+    """A step's one error line (exit code 1, no traceback)."""
     assert r.returncode == 1, (r.returncode, r.stdout[-2000:], r.stderr[-2000:])
     assert "Traceback" not in r.stderr, r.stderr[-3000:]
     errors = [line for line in r.stderr.splitlines() if line.startswith("error: ")]
@@ -77,10 +77,10 @@ def error_line(r) -> str:
     return errors[0]
 
 
-def no_key_anywhere(r, folder: Path) -> None:
-    """``SERVER_KEY`` in neither the run's output nor any file under ``folder``."""
+def no_key_anywhere(r, folder) -> None:
+    """The shared server's key in neither the step's output ``r`` nor any file under ``folder``."""
     assert SERVER_KEY not in r.stdout + r.stderr
-    for path in folder.rglob("*"):
+    for path in Path(folder).rglob("*"):
         if path.is_file():
             assert SERVER_KEY.encode() not in path.read_bytes(), path
 
@@ -242,3 +242,22 @@ def killed_then_resumed(tiny_model, gen_input, tmp_path_factory):
     rerun = run_cmd(gen_cmd(tiny_model, gen_input, out, "--max_tokens", "200"))
     return {"out": out, "after_kill": after_kill, "rerun": rerun, "procs": run["procs"], "gone_s": run["gone_s"],
             "orphans": run["orphans"]}
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster(tmp_path_factory):
+    """A real single-node Slurm (tests/slurm_cluster.py: munged, slurmctld, slurmd of its own), started once for
+    every Slurm test and stopped by pid at the end (its jobs cancelled first). Clients reach it with
+    ``cluster.env`` (its ``SLURM_CONF``; this process's environment is left alone). Where it cannot run (not
+    root, Slurm not installed: ``make slurm-deps``) the Slurm tests are skipped with one line saying why; where
+    ``CI=true`` they fail instead."""
+    import slurm_cluster
+
+    why = slurm_cluster.missing()
+    if why:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"the Slurm tests cannot run here: {why}", pytrace=False)
+        pytest.skip(f"no test Slurm: {why}")
+    cluster = slurm_cluster.start(tmp_path_factory.mktemp("slurm"))
+    yield cluster
+    cluster.stop()

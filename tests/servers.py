@@ -4,6 +4,9 @@
 its own process group, waits for ``/v1/models``, and kills the whole group at
 the end, so no engine process outlives the tests.
 
+``ScriptedServer`` answers as an OpenAI-compatible server with the replies a test scripts (known
+verdicts, at known rates), for the cases no real model here can write.
+
 ``FaultProxy`` forwards every request to an upstream server, except that each
 POST first takes the next fault of its queue (see ``FAULTS``). It runs in a
 thread of the test process (``with FaultProxy(...)``), or as a process of its
@@ -26,7 +29,7 @@ from pathlib import Path
 import orjson
 from aiohttp import ClientSession, web
 
-from cft.fixtures.app_server import AppServer
+from cft.fixtures.app_server import AppInThread
 from cft.fixtures.vllm_server import HOST, free_port, kill_group
 from cft.fixtures.vllm_server import vllm_server as fixture_server
 
@@ -44,7 +47,37 @@ def vllm_server(model: Path, log: Path, api_key: str | None = None, extra: tuple
         yield url
 
 
-class FaultProxy(AppServer):
+class ScriptedServer(AppInThread):
+    """An OpenAI-compatible server of our own whose replies a test scripts: ``reply(body, k)`` is the text of
+    choice ``k`` of a request with JSON ``body`` (chat or plain completions, ``n`` choices each, all finished
+    with ``stop``). It lists one model, ``model`` (not owned by vLLM); with ``api_key`` it refuses any other
+    bearer token. ``bodies`` keeps every completion request's body, in the order they came."""
+
+    def __init__(self, reply, *, model: str = "scripted-critic", api_key: str | None = None, port: int = 0):
+        self.reply, self.model, self.api_key, self.port = reply, model, api_key, port
+        self.bodies: list[dict] = []
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        if self.api_key is not None and request.headers.get("Authorization") != f"Bearer {self.api_key}":
+            return web.json_response({"error": {"message": "bad key"}}, status=401)
+        if request.method == "GET" and request.path == "/v1/models":
+            return web.json_response({"object": "list", "data": [
+                {"id": self.model, "object": "model", "owned_by": "cft-tests"}]})
+        if request.method != "POST" or request.path not in ("/v1/chat/completions", "/v1/completions"):
+            return web.json_response({"error": {"message": f"no route {request.path}"}}, status=404)
+        body = await request.json()
+        self.bodies.append(body)
+        chat = request.path == "/v1/chat/completions"
+        texts = [self.reply(body, k) for k in range(int(body.get("n", 1)))]
+        choices = [{"index": k, "finish_reason": "stop",
+                    **({"message": {"role": "assistant", "content": t}} if chat else {"text": t})}
+                   for k, t in enumerate(texts)]
+        usage = {"prompt_tokens": 10, "completion_tokens": sum(len(t.split()) for t in texts)}
+        return web.json_response({"id": f"scripted-{len(self.bodies)}", "model": self.model, "choices": choices,
+                                  "object": "chat.completion" if chat else "text_completion", "usage": usage})
+
+
+class FaultProxy(AppInThread):
     """A proxy to ``upstream`` whose POSTs take the faults queued in ``faults``, one each, in order:
 
     429 (with ``Retry-After: 1``), 500, 400 (a multi-line message), bad_json, empty (a 200 with no
@@ -58,14 +91,13 @@ class FaultProxy(AppServer):
     sees the body as it came.
     """
 
-    name = "proxy"
-
     def __init__(self, upstream: str, faults=(), *, delay_s: float = 0.0, slow_s: float = 3.0,
                  owner: str | None = None, port: int = 0, replies=None, forward=None):
         self.upstream, self.delay_s, self.slow_s, self.owner, self.port = upstream, delay_s, slow_s, owner, port
         self.replies, self.forward = replies, forward
         self.faults = collections.deque(faults)
         self.posts = 0  # POSTs received, faulty or not
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()

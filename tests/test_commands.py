@@ -1,5 +1,6 @@
 """generate_commands.py: the grep recipe yields a runnable per-GPU script; Slurm scripts parse."""
 
+import os
 import subprocess
 import sys
 
@@ -73,3 +74,60 @@ def test_serve_commands_for_one_node(tmp_path):
     r = run_cmd([sys.executable, str(ROOT / "generate_commands.py"), "--input_file", str(inp), "--serve",
                  "--servers", "3"])
     assert r.returncode == 1 and "--num_gpus 8 cannot be split evenly over --servers 3" in r.stderr
+
+
+def test_scripts_dir_writes_what_the_grep_recipe_cuts(tmp_path):
+    """--scripts_dir writes each model's block as run_<alias>.sh, byte for byte the grep recipe's; --extra reaches
+    every model's lines, --model_args one model's, after --extra (so they win)."""
+    inp = make_input(tmp_path, 20)
+    r = run_cmd([sys.executable, str(ROOT / "generate_commands.py"), "--input_file", str(inp), "--chunk_size", "5",
+                 "--num_gpus", "2", "--output_dir", str(tmp_path), "--scripts_dir", str(tmp_path / "scripts"),
+                 "--extra", "--max_tokens 40 --temperature 0.5",
+                 "--model_args", "qwen3=--temperature 1.0 --seed 1", "--model_args", "qwen25=--top_p 0.9"])
+    assert r.returncode == 0, r.stderr
+    (tmp_path / "commands.txt").write_text(r.stdout)
+    for name, alias, own in (("qwen-2.5-math-7b", "qwen25", "--top_p 0.9"),
+                             ("qwen3-4b-base", "qwen3", "--temperature 1.0 --seed 1")):
+        cut = subprocess.run(f'grep -A 2 "{name}" commands.txt', shell=True, cwd=tmp_path, check=True,
+                             capture_output=True, text=True).stdout
+        script = tmp_path / "scripts" / f"run_{alias}.sh"
+        assert script.read_text() == cut and run_cmd(["bash", "-n", str(script)]).returncode == 0
+        for line in cut.splitlines()[1:]:
+            assert f"--max_tokens 40 --temperature 0.5 {own} --chunk_id" in line
+    assert "--seed 1" not in (tmp_path / "scripts" / "run_qwen25.sh").read_text()
+    r = run_cmd([sys.executable, str(ROOT / "generate_commands.py"), "--input_file", str(inp), "--models", "qwen3",
+                 "--model_args", "qwen25=--seed 1"])
+    assert r.returncode == 1 and "--model_args qwen25: not among --models qwen3" in r.stderr
+    r = run_cmd([sys.executable, str(ROOT / "generate_commands.py"), "--input_file", str(inp), "--format", "slurm",
+                 "--scripts_dir", str(tmp_path)])
+    assert r.returncode == 1 and "--scripts_dir" in r.stderr
+
+
+def test_slurm_and_serve_commands_carry_each_models_flags(tmp_path):
+    inp = make_input(tmp_path, 2500)
+    base = [sys.executable, str(ROOT / "generate_commands.py"), "--input_file", str(inp), "--extra", "--max_tokens 64",
+            "--model_args", "qwen3=--temperature 1.0 --seed 1"]
+    r = run_cmd([*base, "--format", "slurm", "--slurm_dir", str(tmp_path / "slurm"), "--log_dir", str(tmp_path)])
+    assert r.returncode == 0, r.stderr
+    qwen3 = (tmp_path / "slurm" / "generate_qwen3.sbatch").read_text()
+    qwen25 = (tmp_path / "slurm" / "generate_qwen25.sbatch").read_text()
+    assert "--max_tokens 64 --temperature 1.0 --seed 1 --term_grace_s" in qwen3
+    assert "--max_tokens 64 --term_grace_s" in qwen25 and "--seed" not in qwen25
+    r = run_cmd([*base, "--serve"])
+    assert r.returncode == 0, r.stderr
+    serve = [line for line in r.stdout.splitlines() if "serve_and_generate.sh" in line]
+    assert len(serve) == 2 and "--temperature 1.0 --seed 1" in serve[1] and "--seed" not in serve[0]
+
+
+def test_default_input_follows_step_0(tmp_path):
+    """Once step 0 has written its output, the commands read it, not the raw problem set (the README's GPU recipe
+    runs decontaminate.py, then generate_commands.py)."""
+    (tmp_path / "deepscaler_train.json").write_bytes(orjson.dumps(arithmetic_rows(4)))
+    env = {**os.environ, "CFT_DATA_DIR": str(tmp_path)}
+    cmd = [sys.executable, str(ROOT / "generate_commands.py"), "--models", "qwen3", "--num_gpus", "1"]
+    r = run_cmd(cmd, env=env)
+    assert r.returncode == 0, r.stderr
+    assert f"--input_file {tmp_path / 'deepscaler_train.json'} " in r.stdout
+    (tmp_path / "deepscaler_train_clean.json").write_bytes(orjson.dumps(arithmetic_rows(3)))  # step 0's output
+    r = run_cmd(cmd, env=env)
+    assert r.returncode == 0 and f"--input_file {tmp_path / 'deepscaler_train_clean.json'} " in r.stdout

@@ -16,11 +16,12 @@ DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 SCRIPTS = sorted([*ROOT.glob("*.py"), *ROOT.glob("*.sh"), *(ROOT / "bench").glob("*.py")])
 SCRIPT = re.compile(r"(?<![\w/.-])((?:bench/)?[\w-]+\.(?:py|sh))\b|python -m (cft\.[\w.]+)")
 # commands of other tools: a flag after one of these on a line is that tool's
-FOREIGN = re.compile(r"(?<![\w/.-])(?:pip|sbatch|#SBATCH|huggingface-cli|hf upload|git|make|pytest|ruff|curl|"
-                     r"torchrun|swift sft|python -m (?:venv|vllm|verl|pip|pytest)|vllm serve|api_server)(?![\w-])")
+FOREIGN = re.compile(r"(?<![\w/.-])(?:pip|sbatch|#SBATCH|scancel|scontrol|squeue|huggingface-cli|hf upload|git|make|"
+                     r"pytest|ruff|curl|torchrun|swift sft|python -m (?:venv|vllm|verl|pip|pytest)|vllm serve|"
+                     r"api_server)(?![\w-])")
 FLAG = re.compile(r"(?<![\w-])--([a-z][a-z0-9_]*)(?![a-z0-9_-])")  # ours use _, never -
 # sbatch options the Slurm section quotes from the generated scripts
-SLURM_OPTIONS = {"requeue", "signal"}
+SLURM_OPTIONS = {"requeue", "signal", "dependency"}
 
 
 def doc_flags(paths=DOCS) -> list[tuple[str, int, str | None, str]]:

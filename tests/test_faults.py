@@ -348,7 +348,10 @@ def full_disk_generation(tiny_model, gen_input, tmp_path_factory):
     base = tmp_path_factory.mktemp("gen_full")
     with tmpfs(base / "fs", "16k") as small:
         out = small / "chunks"
-        r = run_cmd(gen_cmd(tiny_model, gen_input, out, "--max_tokens", "100"))
+        # (vLLM's log goes elsewhere: by default it would go beside the chunk folder, on this small disk too)
+        # a chunk's requests at a time: with every request in flight, the six chunks' lock files alone fill the disk
+        r = run_cmd(gen_cmd(tiny_model, gen_input, out, "--max_tokens", "100", "--log_dir", str(base / "logs"),
+                            "--max_in_flight", "2"))
         yield r, out
 
 

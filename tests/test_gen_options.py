@@ -129,3 +129,22 @@ def test_a_prompt_that_fills_the_context_is_named(short_model, tmp_path):
     r = dry(short_model, src, tmp_path)
     assert r.returncode == 1 and f"{src}: row 1: the prompt has" in r.stderr, r.stderr
     assert not Path(tmp_path / "out").exists()
+
+
+def test_without_the_hub_a_dry_run_makes_no_lookup_and_a_run_fails_in_one_line(gen_input, tmp_path):
+    """A hub id on a machine without the Hub (a login node): the dry run checks what it can and says what it did
+    not; the run stops in one line, with none of huggingface_hub's retry lines."""
+    import os
+
+    env = {**os.environ, "HF_HOME": str(tmp_path / "hf"), "HF_ENDPOINT": "http://127.0.0.1:9"}  # nothing cached
+    cmd = [c for c in gen_cmd("Qwen/Qwen2.5-Math-7B", gen_input, tmp_path / "out")]
+    dry = run_cmd(cmd + ["--dry_run"], env=env)
+    assert dry.returncode == 0, dry.stderr
+    assert "dry run: Qwen/Qwen2.5-Math-7B is neither a local folder nor in the Hub cache" in dry.stdout
+    run = run_cmd(cmd, env=env)
+    lines = [line for line in run.stderr.splitlines() if line.strip()]
+    assert run.returncode == 1 and len(lines) == 1, run.stderr
+    assert "cannot load the config of 'Qwen/Qwen2.5-Math-7B': not a local folder, not in the Hub cache" in lines[0]
+    assert "Retry" not in dry.stdout + dry.stderr + run.stdout + run.stderr
+    typo = run_cmd(gen_cmd(tmp_path / "no_such_model", gen_input, tmp_path / "out", "--dry_run"), env=env)
+    assert typo.returncode == 1 and "no such folder" in typo.stderr

@@ -10,6 +10,11 @@ loggers, which it configures again in every engine process, get a logging config
 (``VLLM_LOGGING_CONFIG_PATH``) that writes to the same log. Python warnings go to the log too. An uncaught
 exception (an engine that failed to start) is printed on the terminal with the log's last lines,
 where vLLM writes the root cause.
+
+``process_log(log_dir, "engine", alias, "chunk003")`` names one such log per process: what it runs,
+and under Slurm the job (``job<array id>_<task>`` or ``job<id>``) and the attempt
+(``attempt<SLURM_RESTART_COUNT>``, 0 until the job is requeued), so that concurrent array tasks and a
+requeued task's attempts each keep their own file.
 """
 
 from __future__ import annotations
@@ -28,6 +33,22 @@ import warnings
 from pathlib import Path
 
 TAIL_LINES = 15
+
+
+def slurm_tag(environ=os.environ) -> str | None:
+    """``job<array job id>_<task>_attempt<n>`` (``job<id>_attempt<n>`` for a plain job) inside a Slurm job,
+    else None."""
+    job = environ.get("SLURM_JOB_ID")
+    if not job:
+        return None
+    array, task = environ.get("SLURM_ARRAY_JOB_ID"), environ.get("SLURM_ARRAY_TASK_ID")
+    return f"job{f'{array}_{task}' if array and task else job}_attempt{environ.get('SLURM_RESTART_COUNT') or 0}"
+
+
+def process_log(log_dir: str | os.PathLike, *parts: str, environ=os.environ) -> Path:
+    """``<log_dir>/<part>_<part>..._[<slurm_tag>].log``: one log per process (empty parts are left out)."""
+    name = "_".join(p for p in (*parts, slurm_tag(environ)) if p)
+    return Path(log_dir) / f"{name}.log"
 
 
 def route_engine_output(log_path: str | os.PathLike, verbose: bool = False) -> Path | None:

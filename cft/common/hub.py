@@ -38,10 +38,17 @@ def hub_unreachable() -> str | None:
     return None
 
 
+def _looks_local(model: str) -> bool:
+    """A folder's path rather than a hub id (``NAME`` or ``ORG/NAME``)."""
+    return model.startswith(("/", "./", "../", "~")) or model.count("/") > 1
+
+
 def from_hub(load: Callable[..., T], model: str, what: str, *, cached_only: bool = False) -> T | None:
     """``load(model, **kw)`` (``AutoConfig.from_pretrained``, ``AutoTokenizer.from_pretrained``): a folder as it
     is; a hub id from the cache, else from the Hub when it answers. ``cached_only``: None rather than a Hub
     lookup. Raises ``CftError`` in one line naming ``what`` and ``model``."""
+    if _looks_local(model) and not Path(model).is_dir():  # a typo'd folder, not a hub id
+        raise CftError(f"cannot load the {what} of {model!r}: no such folder (a hub id is NAME or ORG/NAME)")
     if Path(model).is_dir():
         try:
             return load(model)

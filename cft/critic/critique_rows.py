@@ -22,10 +22,9 @@ from itertools import islice
 from pathlib import Path
 from typing import Protocol
 
-from tqdm import tqdm
-
 from cft.common.errors import CftError
 from cft.common.jsonio import iter_json_list, write_json_list
+from cft.common.progress import progress_bar
 from cft.critic.prompt_budget import CharCounter, PromptCounter
 from cft.grading.disputes import reason_codes
 from cft.records.models import model_field_alias, source_name
@@ -211,7 +210,7 @@ def critique_rows(filtered: Iterable[dict], max_samples: int = 4, seed: int = 0,
             return [counted[p] <= max_prompt_tokens for p in prompts]
 
     def rows() -> Iterator[dict]:
-        problems = enumerate(tqdm(filtered, desc="critique", unit="problem", mininterval=2))
+        problems = enumerate(progress_bar(filtered, desc="critique", unit="problem", mininterval=2))
         while batch := list(islice(problems, COUNT_BATCH)):
             counted.clear()
             if fits is not None:  # every candidate prompt of the batch in one call: the tokenizer's threads

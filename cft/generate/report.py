@@ -8,7 +8,7 @@ from cft.grading.version import GRADER_VERSION
 from cft.records.chunks import chunk_filename, format_ranges
 
 
-def summary(config, work, outcome, worker: int | None = None) -> Summary:
+def summary(config, work, outcome) -> Summary:
     """``config``: the run (``cft.generate.plan.RunConfig``), ``work`` its plan, ``outcome`` what
     ``cft.generate.run.run`` did (None: nothing was run, a dry run or every chunk done)."""
     spec = config.spec
@@ -18,7 +18,7 @@ def summary(config, work, outcome, worker: int | None = None) -> Summary:
     correct = sum(r.correct for r in reports)
     gen_s = outcome.generate_s if outcome else 0.0
     tokens = sum(r.output_tokens for r in reports)
-    step = f"generate_{spec.alias}" + (f"_worker{worker}" if worker is not None else "")
+    step = "_".join(p for p in ("generate", spec.alias, config.who()) if p)  # one per process (workers, tasks)
     s = Summary(step, f"generate {spec.name}")
     s.row("chunks written", written or "none", key="chunks_written", value=written)
     s.row("chunks skipped (done)", work.skipped or "none", key="chunks_skipped", value=work.skipped)

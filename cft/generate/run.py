@@ -24,11 +24,10 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from tqdm import tqdm
-
 from cft.common.cli import say
 from cft.common.errors import CftError
 from cft.common.jsonio import remove_leftovers, write_results_file
+from cft.common.progress import progress_bar
 from cft.generate.chunk_lock import ChunkLock, describe
 from cft.generate.graceful_stop import GracefulStop, chunk_list
 from cft.generate.plan import ChunkJob, Plan, existing_matches
@@ -177,7 +176,7 @@ def run(plan_: Plan, backend: Backend, grading_workers: int = 2, log=say, pool=N
     out = RunOutcome()
     flight: dict[int, _InFlight] = {}  # chunk id -> chunk in flight
     writes: list[tuple[ChunkJob, Future, ChunkLock]] = []
-    bar = tqdm(total=sum(len(job.questions) for job in plan_.todo), desc=f"problems of {c.spec.name}",
+    bar = progress_bar(total=sum(len(job.questions) for job in plan_.todo), desc=f"problems of {c.spec.name}",
                unit="problem")
 
     def requests(stop: GracefulStop):

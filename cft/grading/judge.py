@@ -86,12 +86,11 @@ class Judge:
         """A verdict (correct / incorrect / unclear) per question, in order."""
         if not questions:
             return []
-        from tqdm import tqdm
-
+        from cft.common.progress import progress_bar
         from cft.inference import drive
 
         replies = {}
-        bar = tqdm(total=len(questions), desc="judge", unit="verdict", disable=len(questions) <= 50)
+        bar = progress_bar(total=len(questions), desc="judge", unit="verdict", disable=len(questions) <= 50)
 
         def on_done(c) -> None:
             replies[c.key] = c

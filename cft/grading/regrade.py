@@ -24,10 +24,9 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tqdm import tqdm
-
 from cft.common.errors import CftError
 from cft.common.jsonio import open_results_file, write_results_file
+from cft.common.progress import progress_bar
 from cft.common.versions import package_versions
 from cft.grading.deadline import Deadline, deadline
 from cft.grading.disputes import SIGNALS, mark, reason_codes, signals_for
@@ -171,7 +170,7 @@ def regrade_file(path: str | Path, pool: Executor, stats: RegradeStats, report: 
         return False
     model = str(meta.get("model") or path.stem)
     t0 = time.perf_counter()
-    bar = tqdm(desc=f"grade {path.name}", unit="problem", mininterval=2)
+    bar = progress_bar(desc=f"grade {path.name}", unit="problem", mininterval=2)
     signals = tuple(signals)
 
     def regraded(flagged: list | None) -> Iterator[dict]:

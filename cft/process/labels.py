@@ -19,7 +19,7 @@ from pathlib import Path
 
 from cft.common.errors import CftError
 from cft.common.jsonio import iter_json_list
-from cft.common.workchunks import WorkPlan, read_chunk
+from cft.common.work import WorkPlan, read_chunk
 from cft.process.consensus import LUCKY_RULES, ROLLOUTS, TEACHER, join, lucky, names_a_step
 from cft.process.inputs import Inputs, Item
 from cft.process.verdicts import vote

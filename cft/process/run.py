@@ -4,7 +4,8 @@ Each signal runs over its work folder's chunks to do (``cft.process.work``) thro
 backend, kept full by ``cft.inference.drive``; a chunk's file is written once every solution in it is done,
 so a kill loses at most the chunks in flight.
 
-- **Verdicts**: one request per solution, ``--num_verdicts`` samples of the teacher's chat reply.
+- **Verdicts**: one request per solution, ``--num_verdicts`` samples of the teacher's chat reply
+  (``cft.inference.chunked.run_chunks``, as step 6's critiques).
 - **Rollouts**: a solution's search (``cft.process.search``) asks for one prefix at a time (the linear pass:
   all at once); each request holds ``--rollouts`` continuations, graded as they come back (the prefix and the
   continuation together, against the reference, by ``cft.grading``), and the answer sends the search's next
@@ -13,7 +14,7 @@ so a kill loses at most the chunks in flight.
 
 Requests carry their own seeds (``cft.inference.request_seed``: the solution's position and the prefix) only
 to a backend that honours them and only with ``--*_server_seeds``. A backend that gives up stops the run with
-one line (``cft.common.workchunks.stopped_message``).
+one line (``cft.common.work.stopped_message``).
 """
 
 from __future__ import annotations
@@ -24,13 +25,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from dataclasses import replace as with_
 
-from tqdm import tqdm
-
 from cft.common.errors import CftError
-from cft.common.workchunks import Chunk, WorkPlan, stopped_message, write_chunk
+from cft.common.progress import progress_bar
+from cft.common.work import Chunk, WorkPlan, stopped_message, write_chunk
 from cft.grading.extract import extract_answer
 from cft.grading.grader import GroundTruth, grade_solution
 from cft.inference import Backend, BackendError, Completion, Request, Sampling, drive, request_seed
+from cft.inference.chunked import run_chunks
 from cft.process.completer import Completer
 from cft.process.search import Search
 from cft.process.split import prefix_text
@@ -50,6 +51,13 @@ class RunReport:
 
     def count(self, signal: str, seconds: float) -> None:
         self.seconds[signal] = self.seconds.get(signal, 0.0) + seconds
+
+    def add_cache(self, before: dict | None, after: dict | None) -> None:
+        """The prefix cache's lookups and hits between two readings (a local engine's)."""
+        if before is not None and after is not None:
+            self.cache_known = True
+            for k in ("queries", "hits"):
+                self.prefix_cache[k] += after[k] - before[k]
 
 
 class Chunks:
@@ -82,11 +90,7 @@ class Chunks:
             raise CftError(stopped_message(e, list(self.pending), [self.work])) from None
         finally:
             self.report.count(signal, time.perf_counter() - t0)
-        cache = self.backend.prefix_cache()
-        if cache0 is not None and cache is not None:
-            self.report.cache_known = True
-            for k in ("queries", "hits"):
-                self.report.prefix_cache[k] += cache[k] - cache0[k]
+        self.report.add_cache(cache0, self.backend.prefix_cache())
         self.bar.close()
 
 
@@ -99,29 +103,20 @@ def run_verdicts(work: WorkPlan, backend: Backend, sampling: Sampling, max_in_fl
     """The teacher's verdicts of every solution of ``work.todo``."""
     if not work.todo:
         return
-    keys: dict[str, tuple[Chunk, object]] = {}
-    bar = tqdm(total=sum(len(c.items) for c in work.todo), desc="solutions judged", unit="solution")
-    chunks = Chunks(work, "verdicts", backend, report, bar)
 
-    def requests() -> Iterator[Request]:
-        for chunk in work.todo:
-            for item in chunk.items:
-                key = f"verdicts chunk {chunk.chunk_id:03d} solution {item.position}"
-                keys[key] = (chunk, item)
-                yield Request(key, messages=verdict_messages(item.question, item.steps),
-                              sampling=_seed(sampling, str(item.position), seed_rule))
+    def request_for(item, key: str) -> Request:
+        return Request(key, messages=verdict_messages(item.question, item.steps),
+                       sampling=_seed(sampling, str(item.position), seed_rule))
 
-    def on_done(c: Completion) -> None:
-        chunk, item = keys.pop(c.key)
-        report.verdicts += len(c.samples)
-        report.output_tokens += c.output_tokens or 0
-        report.requests["teacher"] = report.requests.get("teacher", 0) + 1
-        chunks.add(chunk, {"position": item.position, "prompt_tokens": c.prompt_tokens,
-                           "output_tokens": c.output_tokens,
-                           "samples": [{"text": s.text, "finish_reason": s.finish_reason, "num_tokens": s.num_tokens}
-                                       for s in c.samples]})
-
-    chunks.drive(requests(), max_in_flight, on_done, "teacher")
+    cache0 = backend.prefix_cache()
+    done = run_chunks(work, backend, request_for, max_in_flight=max_in_flight, desc="solutions judged",
+                      noun="verdicts")
+    report.written["verdicts"] = done.written
+    report.verdicts += done.samples
+    report.output_tokens += done.output_tokens
+    report.requests["teacher"] = sum(len(c.items) for c in work.chunks if c.chunk_id in done.written)
+    report.count("teacher", done.generate_s)
+    report.add_cache(cache0, backend.prefix_cache())
 
 
 @dataclass
@@ -144,8 +139,8 @@ def run_rollouts(work: WorkPlan, completer: Completer, backend: Backend, search_
     active: dict[int, _Searching] = {}
     ready: deque[tuple[int, int]] = deque()  # (position, prefix) to send
     keys: dict[str, tuple[int, int]] = {}
-    bar = tqdm(total=sum(len(c.items) for c in work.todo), desc=f"solutions searched ({completer.alias})",
-               unit="solution")
+    bar = progress_bar(total=sum(len(c.items) for c in work.todo), desc=f"solutions searched ({completer.alias})",
+                       unit="solution")
     chunks = Chunks(work, f"rollouts/{completer.alias}", backend, report, bar)
     todo = ((chunk, item) for chunk in work.todo for item in chunk.items)
 

@@ -18,7 +18,7 @@ from cft.common import paths
 from cft.common.cli import say
 from cft.common.jsonio import atomic_files, write_rows
 from cft.common.summary import Summary
-from cft.common.workchunks import locked
+from cft.common.work import locked
 from cft.inference import Backend, BackendSpec, open_backend
 from cft.process import options
 from cft.process.completer import completers

@@ -1,15 +1,17 @@
 """The teacher's step verdicts: what it is asked, how each answer is read, and the vote.
 
-The teacher sees the problem and the solution's steps, each in ``<paragraph_i>`` tags numbered from 0,
-and is asked for the index of the earliest wrong step, or -1 when every step is right, in ``\\boxed{}``
-at the end: the form of ProcessBench's critic prompt (arXiv 2412.06559), so a teacher tuned on it reads
-it as it was tuned. One user message, rendered by the teacher's own chat template (vLLM's
-``enqueue_chat`` locally, a server's ``/v1/chat/completions``).
+The teacher is asked what the critic's report card asks a critic of a ProcessBench case
+(``cft.evaluate.prompts.step_prompt``, after ProcessBench's critic prompt, arXiv 2412.06559): the problem and
+the solution's steps, each in ``<paragraph_i>`` tags numbered from 0, and the index of the earliest wrong
+step, or -1 when every step is right, in ``\\boxed{}`` at the end. One user message, rendered by the
+teacher's own chat template (vLLM's ``enqueue_chat`` locally, a server's ``/v1/chat/completions``). So a
+teacher labels steps exactly as a critic is scored on them.
 
-A verdict is read strictly (``read_verdict``): a reasoning teacher's ``<think>`` part is dropped, then
-the last ``\\boxed{}`` must hold a whole number from -1 to the last step's index. Anything else is
-unparsed and counted under its reason (``truncated``, ``unclosed_think``, ``no_box``,
-``not_an_index``, ``out_of_range``), never guessed.
+A verdict is read strictly (``read_verdict``): a reasoning teacher's ``<think>`` part is dropped, then the
+last ``\\boxed{}`` must hold a whole number (as the report card reads it,
+``cft.evaluate.prompts.parse_step_verdict``) from -1 to the last step's index. Anything else is unparsed and
+counted under its reason (``truncated``, ``unclosed_think``, ``no_box``, ``not_an_index``,
+``out_of_range``), never guessed.
 
 The vote (``vote``) is the index most verdicts name, when strictly more name it than any other index;
 a tie gives no vote (``tie``). Its margin is the top count minus the next.
@@ -17,32 +19,25 @@ a tie gives no vote (``tie``). Its margin is the top count minus the next.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass
 
-from cft.grading.extract import extract_answer
+from cft.evaluate.prompts import PROMPT_VERSION as REPORT_CARD_PROMPT_VERSION
+from cft.evaluate.prompts import parse_step_verdict, step_prompt
+from cft.grading.extract import BOX_RE
 from cft.teacher.verdicts import without_thinking
 
-PROMPT_VERSION = 1  # recorded in each verdict chunk: a change of the text below makes earlier chunks another run's
+# the report card's prompt, and its version, which each verdict chunk records: a change of its words makes
+# earlier chunks another run's
+PROMPT_VERSION = REPORT_CARD_PROMPT_VERSION
 NO_BOX, NOT_AN_INDEX, OUT_OF_RANGE, TRUNCATED, UNCLOSED_THINK = (
     "no_box", "not_an_index", "out_of_range", "truncated", "unclosed_think")
 UNPARSED = (TRUNCATED, UNCLOSED_THINK, NO_BOX, NOT_AN_INDEX, OUT_OF_RANGE)
 TIE = "tie"
-_INDEX = re.compile(r"^\s*\$?\s*(?:\\text\{\s*)?(-?\d+)\s*\}?\s*\$?\s*\.?\s*$")
-
-HEAD = "Below are a math problem and a solution to it, cut into paragraphs numbered from 0."
-TASK = ("Check the paragraphs in order. Give the index of the first paragraph with an error, or -1 if no paragraph "
-        "has one, in \\boxed{} at the end.")
-
-
-def verdict_prompt(question: str, steps: list[str]) -> str:
-    tagged = "\n\n".join(f"<paragraph_{i}>\n{step}\n</paragraph_{i}>" for i, step in enumerate(steps))
-    return f"{HEAD}\n\n[Math Problem]\n\n{question}\n\n[Solution]\n\n{tagged}\n\n{TASK}"
 
 
 def verdict_messages(question: str, steps: list[str]) -> list[dict]:
-    return [{"role": "user", "content": verdict_prompt(question, steps)}]
+    return [{"role": "user", "content": step_prompt(question, steps)}]
 
 
 def read_verdict(text: str, finish_reason: str, n_steps: int) -> tuple[int | None, str | None]:
@@ -52,13 +47,11 @@ def read_verdict(text: str, finish_reason: str, n_steps: int) -> tuple[int | Non
     answer_part = without_thinking(text)
     if answer_part is None:
         return None, UNCLOSED_THINK
-    boxed = extract_answer(answer_part)
-    if boxed is None:
+    if not BOX_RE.search(answer_part):
         return None, NO_BOX
-    m = _INDEX.match(boxed)
-    if m is None:
+    index = parse_step_verdict(answer_part)
+    if index is None:
         return None, NOT_AN_INDEX
-    index = int(m.group(1))
     if not -1 <= index < n_steps:
         return None, OUT_OF_RANGE
     return index, None

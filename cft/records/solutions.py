@@ -60,8 +60,10 @@ def num_correct(solutions: Sequence[dict]) -> int:
 def chunk_metadata(*, model: str, model_path: str, chunk_id: int, chunk_size: int, start: int, end: int,
                    num_samples: int, sampling: dict, prompt_template: str, input_file: str | Path,
                    input_sha256: str, input_rows: int, elapsed_s: float = 0.0,
-                   output_tokens: int = 0, backend: dict | None = None) -> dict:
-    """``backend``: what made the chunk (``cft.inference.Backend.describe()``), where known."""
+                   output_tokens: int = 0, backend: dict | None = None, grader_version: str | None = None) -> dict:
+    """``backend``: what made the chunk (``cft.inference.Backend.describe()``), where known;
+    ``grader_version``: the grader that graded its solutions as they were written
+    (``cft.grading.version``)."""
     meta = {
         "model": model,
         "model_path": str(model_path),
@@ -81,6 +83,8 @@ def chunk_metadata(*, model: str, model_path: str, chunk_id: int, chunk_size: in
     }
     if backend is not None:
         meta["backend"] = dict(backend)
+    if grader_version is not None:
+        meta["grader_version"] = grader_version
     return meta
 
 

@@ -1,25 +1,27 @@
 """Step 6's work folder: the teacher's critiques, one chunk file per chunk of rows, written as they finish.
 
 ``<output stem>_work/`` beside the output (``deepscaler_critique_sft_work/`` by default) holds
-``chunk_<NNN>.json`` (``cft.common.workchunks``): chunk ``k`` of size ``s`` covers items
-``[k*s, min((k+1)*s, n))`` of the input (``cft.teacher.inputs``: training rows, then held-out rows),
-each with every critique the teacher sampled for it, unchecked. Checking them against the labels
-happens when the final files are assembled, so it costs no teacher time and a change of
-``--keep_per_row`` or ``--keep_thinking`` needs none.
+``chunk_<NNN>.json``: chunk ``k`` of size ``s`` covers items ``[k*s, min((k+1)*s, n))`` of the
+input (``cft.teacher.inputs``: training rows, then held-out rows), each with every critique the
+teacher sampled for it, unchecked. Checking them against the labels happens when the final files
+are assembled, so it costs no teacher time and a change of ``--keep_per_row`` or
+``--keep_thinking`` needs none.
 
-Each chunk file records what it was made from (``RUN_KEYS``: the input files' hashes, the rows
-taken, the chunking, the teacher, its sampling and the prompt mode). A rerun skips the chunks of
-the same run and refuses any other (``--overwrite`` replaces them), so a killed run resumes where it
-stopped and never mixes two teachers' critiques. One process at a time works in a folder
-(``cft.common.workchunks.locked``).
+The folder works as ``cft.common.work`` says. Each chunk file records what it was made from
+(``RUN_KEYS``: the input files' hashes, the rows taken, the chunking, the teacher, its sampling and
+the prompt mode). A rerun skips the chunks of the same run and refuses any other (``--overwrite``
+replaces them), so a killed run resumes where it stopped and never mixes two teachers' critiques.
+Chunk files are written atomically (``cft.common.jsonio``): a kill leaves a chunk absent or whole.
+One process at a time works in a folder: it holds ``.run.lock`` there (``cft.generate.chunk_lock``;
+a dead holder's lock is taken over).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from cft.common import workchunks
-from cft.common.workchunks import Chunk, WorkPlan, read_chunk, whole_chunks, write_chunk
+from cft.common import work as chunks
+from cft.common.work import Chunk, WorkPlan, read_chunk, whole_chunks, write_chunk
 from cft.teacher.inputs import Inputs
 
 __all__ = ["Chunk", "WorkPlan", "plan", "read_chunk", "run_record", "whole_chunks", "work_dir", "write_chunk"]
@@ -47,4 +49,5 @@ def run_record(inputs: Inputs, chunk_size: int, max_rows: int | None, teacher_mo
 
 def plan(inputs: Inputs, output_file: str | Path, run: dict, overwrite: bool) -> WorkPlan:
     """Which chunks are done (skipped), another run's (refused, or replaced with ``overwrite``) or to do."""
-    return workchunks.plan(work_dir(output_file), inputs.items, run, RUN_KEYS, overwrite)
+    return chunks.plan(inputs.items, work_dir(output_file), run, RUN_KEYS, overwrite,
+                       elsewhere="another --output_file")

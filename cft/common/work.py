@@ -1,16 +1,15 @@
-"""Work folders of chunk files: a step's model work over a list of items, one file per chunk, written as it finishes.
+"""A folder of work chunks: a list of items worked through in chunks, each chunk's file written once whole.
 
-A step that runs a model over a list of items (step 6's rows, ``label_steps.py``'s solutions) cuts the list
-into chunks of ``chunk_size`` items (chunk ``k``: items ``[k*s, min((k+1)*s, n))``, each item with its
-``position`` in the list) and writes ``chunk_<NNN>.json`` in its work folder when every item of the chunk is
-done (``cft.common.jsonio``: atomic, so a kill leaves a chunk absent or whole). Each chunk records what it was
-made from: the step's ``run`` record, whose ``keys`` a rerun compares. A rerun skips the chunks of the same run
-and refuses any other (or replaces them, with the step's overwrite flag), so a killed run resumes where it
-stopped and never mixes two runs' results.
+Step 6 (the teacher's critiques, ``cft.teacher.work``) and the critic's report card (``cft.evaluate``) keep
+their model's replies this way. The items are a list whose members carry their ``position`` in it; chunk
+``k`` of size ``s`` covers items ``[k*s, min((k+1)*s, n))`` and its file is ``chunk_<NNN>.json`` in the
+folder, a results file (``cft.common.jsonio``) whose metadata records what the run was made from (``run``:
+the step's own keys, ``keys`` of which must agree) and whose rows carry the items' positions.
 
-``locked`` makes one process the folder's only writer (``.run.lock``, ``cft.generate.chunk_lock``: a dead
-holder's lock is taken over) and removes the hidden temporary files a kill -9 mid-write left.
-``stopped_message`` is the one line a step ends with when its backend gives up mid-run.
+A rerun skips the chunks of the same run and refuses any other (``overwrite`` replaces them), so a killed
+run resumes where it stopped and never mixes two runs' replies. Chunk files are written atomically: a kill
+leaves a chunk absent or whole. (One process at a time works in a folder: the step holds a lock there,
+``cft.generate.chunk_lock``.) ``cft.inference.chunked.run_chunks`` drives a backend over a plan.
 """
 
 from __future__ import annotations
@@ -19,13 +18,12 @@ import contextlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from cft.common.errors import CftError
 from cft.common.jsonio import open_results_file, remove_leftovers, write_results_file
 
-
-def _say(message: str) -> None:
-    print(message, flush=True)
+CHUNK_GLOB = "chunk_*.json"
 
 
 def chunk_file(folder: Path, chunk_id: int) -> Path:
@@ -35,19 +33,19 @@ def chunk_file(folder: Path, chunk_id: int) -> Path:
 @dataclass
 class Chunk:
     chunk_id: int
-    items: list  # each with its ``position`` in the step's list
+    items: list[Any]  # each with its ``position`` in the whole list
     path: Path
 
 
 @dataclass
 class WorkPlan:
     folder: Path
-    run: dict  # the run record's values
+    run: dict  # what this run is made from, as each chunk file's metadata records it
+    keys: tuple[str, ...]  # the keys of ``run`` a chunk must agree on to be this run's
     chunks: list[Chunk]
-    keys: tuple[str, ...] = ()  # the run record's keys a chunk must match
     todo: list[Chunk] = field(default_factory=list)
     skipped: list[int] = field(default_factory=list)  # done by an earlier run of the same command
-    replaced: list[int] = field(default_factory=list)  # another run's, replaced
+    replaced: list[int] = field(default_factory=list)  # another run's, replaced (overwrite)
 
     def metadata(self, chunk: Chunk, extra: dict | None = None) -> dict:
         return {**self.run, "chunk_id": chunk.chunk_id, "start_index": chunk.items[0].position,
@@ -59,14 +57,13 @@ def read_chunk(path: Path) -> tuple[dict, list[dict]]:
     return metadata, list(rows)
 
 
-def foreign(path: Path, work: WorkPlan, chunk: Chunk) -> str | None:
+def foreign(path: Path, expected: dict, chunk: Chunk, keys: Sequence[str]) -> str | None:
     """None if the chunk file at ``path`` is this run's and whole; else why not."""
     try:
         metadata, rows = read_chunk(path)
     except CftError as e:
         return str(e)
-    expected = work.metadata(chunk)
-    for key in (*work.keys, "chunk_id", "start_index", "end_index"):
+    for key in (*keys, "chunk_id", "start_index", "end_index"):
         if metadata.get(key) != expected.get(key):
             return f"{key} is {metadata.get(key)!r}, this run has {expected.get(key)!r}"
     positions = sorted(r.get("position") for r in rows if isinstance(r, dict))
@@ -75,23 +72,23 @@ def foreign(path: Path, work: WorkPlan, chunk: Chunk) -> str | None:
     return None
 
 
-def plan(folder: Path, items: Sequence, run: dict, keys: tuple[str, ...], overwrite: bool,
-         where: str = "--output_file") -> WorkPlan:
-    """Which chunks of ``items`` (cut by ``run["chunk_size"]``) are done (skipped), another run's (refused, or
-    replaced with ``overwrite``) or to do. ``where``: the flag that names another folder, for the refusal."""
+def plan(items: Sequence[Any], folder: Path, run: dict, keys: Sequence[str], overwrite: bool,
+         elsewhere: str = "another output folder") -> WorkPlan:
+    """Which chunks of ``items`` in ``folder`` are done (skipped), another run's (refused, or replaced with
+    ``overwrite``) or to do; ``run`` holds ``chunk_size`` and ``num_chunks``; ``elsewhere`` ends the refusal
+    (where else the user may write)."""
     size = run["chunk_size"]
-    chunks = [Chunk(k, list(items[k * size:(k + 1) * size]), chunk_file(folder, k))
-              for k in range(-(-len(items) // size))]
-    work = WorkPlan(folder, dict(run), chunks, tuple(keys))
+    chunks = [Chunk(k, list(items[k * size:(k + 1) * size]), chunk_file(folder, k)) for k in range(run["num_chunks"])]
+    work = WorkPlan(folder, dict(run), tuple(keys), chunks)
     for chunk in chunks:
         if chunk.path.exists():
-            why = foreign(chunk.path, work, chunk)
+            why = foreign(chunk.path, work.metadata(chunk), chunk, work.keys)
             if why is None:
                 work.skipped.append(chunk.chunk_id)
                 continue
             if not overwrite:
                 raise CftError(f"{chunk.path}: exists but is not this run's chunk ({why}); pass --overwrite to "
-                               f"replace it, or choose another {where}")
+                               f"replace it, or choose {elsewhere}")
             work.replaced.append(chunk.chunk_id)
         work.todo.append(chunk)
     return work
@@ -103,7 +100,8 @@ def write_chunk(work: WorkPlan, chunk: Chunk, results: list[dict], extra: dict) 
 
 def whole_chunks(work: WorkPlan) -> list[int]:
     """Ids of the chunks of this run whose files are there now."""
-    return [c.chunk_id for c in work.chunks if c.path.exists() and foreign(c.path, work, c) is None]
+    return [c.chunk_id for c in work.chunks
+            if c.path.exists() and foreign(c.path, work.metadata(c), c, work.keys) is None]
 
 
 def stopped_message(error: Exception, pending: Sequence[int], works: Sequence[WorkPlan]) -> str:
@@ -115,9 +113,9 @@ def stopped_message(error: Exception, pending: Sequence[int], works: Sequence[Wo
 
 
 @contextlib.contextmanager
-def locked(folder: Path, outputs: Sequence[Path] = (), log=None) -> Iterator[None]:
-    """Hold ``folder``'s run lock (one writer of the folder and of ``outputs`` at a time; another live holder is
-    one line) and remove what a kill -9 mid-write left there and beside ``outputs``."""
+def locked(folder: Path, outputs: Sequence[Path] = ()) -> Iterator[None]:
+    """Hold ``folder``'s run lock (one writer of the folder, its subfolders' chunks and ``outputs`` at a time;
+    another live holder is one line) and remove what a kill -9 mid-write left there and beside ``outputs``."""
     from cft.generate.chunk_lock import ChunkLock, describe
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -127,10 +125,10 @@ def locked(folder: Path, outputs: Sequence[Path] = (), log=None) -> Iterator[Non
         raise CftError(f"{folder}: another process ({describe(holder)}) is working in this folder ({lock.path})")
     try:
         leftovers = [name for sub in [folder, *(p for p in sorted(folder.rglob("*")) if p.is_dir())]
-                     for name in remove_leftovers(sub, "chunk_*.json")]
+                     for name in remove_leftovers(sub, CHUNK_GLOB)]
         leftovers += [name for path in outputs for name in remove_leftovers(path.parent, path.name)]
         if leftovers:
-            (log or _say)(f"removed the temporary files a killed run left: {', '.join(leftovers)}")
+            print(f"removed the temporary files a killed run left: {', '.join(leftovers)}", flush=True)
         yield
     finally:
         lock.release()

@@ -1,0 +1,1 @@
+"""Slurm: submitting jobs chained by dependencies and reading their tasks' states (``submit``)."""
