@@ -41,8 +41,8 @@ class Engines:
     """One backend open at a time: ``get`` reuses the open one for a spec of the same engine, else closes it and
     opens the spec's."""
 
-    def __init__(self, stack: contextlib.ExitStack):
-        self.stack = stack
+    def __init__(self, stack: contextlib.ExitStack, log_dir: Path):
+        self.stack, self.log_dir = stack, log_dir
         self.key, self.backend, self.closer = None, None, None
 
     def get(self, spec: BackendSpec, log_name: str) -> Backend:
@@ -53,7 +53,7 @@ class Engines:
             self.closer.close()
         self.closer = contextlib.ExitStack()
         self.stack.callback(self.closer.close)
-        self.backend = self.closer.enter_context(open_backend(spec, engine_log=paths.LOG_DIR / log_name))
+        self.backend = self.closer.enter_context(open_backend(spec, engine_log=self.log_dir / log_name))
         self.key = key
         return self.backend
 
@@ -79,7 +79,7 @@ def label_steps(args) -> Summary:
     labels_file, report_file = args.labels_file, report_path(args.labels_file)
     report, works, backends = RunReport(), {}, {}
     with locked(work_dir(labels_file), [Path(labels_file), report_file]), contextlib.ExitStack() as stack:
-        engines = Engines(stack)
+        engines = Engines(stack, paths.logs_beside(labels_file))
 
         def named(spec: BackendSpec, log_name: str) -> str:
             """The model's name the chunks record: the spec's, else the one model its server lists."""
