@@ -123,9 +123,8 @@ def test_the_pipeline_on_slurm_runs_to_a_dataset_and_resubmits_only_what_is_miss
     assert merged["metadata"]["input_file"] == str(data / "deepscaler_train_clean.json")
     assert [row["index"] for row in merged["results"]] == list(range(6))
     ds = datasets.load_dataset(str(data / "dataset"), "rl", cache_dir=str(tmp_path / "hf_cache"))
-    formatted = orjson.loads((data / "deepscaler_critique_verl.json").read_bytes()) \
-        if (data / "deepscaler_critique_verl.json").exists() else None
-    assert ds["train"].num_rows > 0 and (formatted is None or ds["train"].num_rows == len(formatted))
+    formatted = orjson.loads((data / "deepscaler_critique_formatted.json").read_bytes())
+    assert ds["train"].num_rows == len(formatted) > 0
     closing = orjson.loads((data / "pipeline_summary.json").read_bytes())
     assert {"decontaminate", "merge", "filter", "critique", "format", "dataset"} <= set(closing["steps"])
     assert any(s.startswith("generate_qwen25_chunk") for s in closing["steps"]), list(closing["steps"])
@@ -140,3 +139,24 @@ def test_the_pipeline_on_slurm_runs_to_a_dataset_and_resubmits_only_what_is_miss
     assert [t.job_id for t in found[ids["generate_qwen25"]]] == [f"{ids['generate_qwen25']}_1"]
     assert (data / "solutions_qwen25" / f"{MODEL}_chunk_001.json").exists()
     assert datasets.load_dataset(str(data / "dataset"), "rl", cache_dir=str(tmp_path / "hf_cache2"))["train"].num_rows
+
+
+def test_a_refused_submission_leaves_no_job(slurm_cluster, tiny_model, tmp_path):
+    """Tasks bigger than any node (9 GPUs; the node has 8): sbatch accepts step 0's job and refuses the array; the
+    submission stops in one line naming the script, having cancelled step 0's job: no job of the run is left."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "deepscaler_train.json").write_bytes(orjson.dumps(PROBLEMS))
+    evals = tmp_path / "eval.jsonl"
+    evals.write_bytes(b"".join(orjson.dumps({"problem": p, "answer": a}) + b"\n" for p, a in EVAL_PROBLEMS))
+    cmd = [str(ROOT / "run_full_pipeline.sh"), "--slurm", "--data_dir", str(data), "--models", "qwen25",
+           "--qwen25_path", str(tiny_model), "--chunk_size", "3", "--cpus_per_task", "1", "--mem", "4G",
+           "--gpus_per_task", "9", "--decontaminate_args", f"--eval_sets none --against {evals}"]
+    r = subprocess.run(cmd, env=slurm_cluster.env, capture_output=True, text=True, timeout=300, check=False,
+                       stdin=subprocess.DEVNULL)
+    step0 = re.search(r"^  decontaminate +job (\d+)$", r.stdout, re.M)
+    assert r.returncode == 1 and step0, r.stdout + r.stderr
+    assert re.search(r"pipeline stopped: sbatch .*generate_qwen25\.sbatch: .*; cancelled the jobs submitted before "
+                     rf"it \({step0.group(1)}\)$", r.stderr.strip()), r.stderr
+    (task,) = submit.wait([step0.group(1)], poll_s=1, timeout_s=120, env=slurm_cluster.env)[step0.group(1)]
+    assert task.state == "CANCELLED"

@@ -52,26 +52,30 @@ def submit_pipeline(run: Run, input_file: Path) -> int:
     jobs: list[dict] = []
 
     def add(step: str, script: Path, after: list[str], options: list[str] = (), note: str = "") -> str:
-        job = submit.sbatch(script, after_ok=after, options=list(options))
+        try:
+            job = submit.sbatch(script, after_ok=after, options=list(options))
+        except CftError as e:  # (a partition or account refused): none of the run's jobs is left behind
+            submit.cancel([j["job"] for j in jobs])
+            cancelled = f"; cancelled the jobs submitted before it ({', '.join(j['job'] for j in jobs)})" \
+                if jobs else ""
+            raise CftError(f"{e}{cancelled}") from None
         jobs.append({"step": step, "job": job, "script": str(script)})
         print(f"  {step:<20} job {job}{note}" + (f" (after {', '.join(after)})" if after else ""))
         return job
 
-    banner("slurm")
-    step0: list[str] = []
     if o.decontaminate:
-        step0.append(add("decontaminate", step_script(run, "decontaminate", run.decontaminate(input_file)), []))
-        run.gen_input = root.clean_file
+        run.gen_input = root.clean_file  # (written by step 0's job)
     else:
         summaries.skipped(root.summary_file("decontaminate"), "decontaminate", "step 0", "skipped (--no_decontaminate)")
 
     # step 1: each model's array, its tasks the chunks whose files are missing
+    banner("solutions")
     upper = num_chunks(len(load_rows(input_file)), o.chunk_size)  # step 0 only removes rows
     missing = {}
     for m in run.models:
         have = {cid for cid in list_chunk_files(root.solutions_dir(m.alias), m.name) if cid < upper}
         missing[m.alias] = list(range(upper)) if o.overwrite else [c for c in range(upper) if c not in have]
-        print(f"  {m.name}: {upper - len(missing[m.alias])} of {upper} chunk files in {root.solutions_dir(m.alias)}")
+        print(f"{m.name}: {upper - len(missing[m.alias])} of {upper} chunk files in {root.solutions_dir(m.alias)}")
         if missing[m.alias]:
             root.summary_file(f"generate_{m.alias}").unlink(missing_ok=True)  # the array's processes write theirs
         elif run.gen_input.is_file():  # (the run's chunks, checked against its flags, as a run here does)
@@ -86,6 +90,10 @@ def submit_pipeline(run: Run, input_file: Path) -> int:
                                          list_chunk_files(root.solutions_dir(m.alias), m.name), run.generate(m))
     if any(missing.values()):
         capture("commands", run.commands("slurm", slurm_flags(run, folder, upper)))
+
+    banner("slurm jobs")
+    step0 = [add("decontaminate", step_script(run, "decontaminate", run.decontaminate(input_file)), [])] \
+        if o.decontaminate else []
     arrays = []
     for m in run.models:
         ids = missing[m.alias]
@@ -170,7 +178,8 @@ def status(data_dir: Path, wait: bool = False, poll_s: float = 10.0) -> int:
     if not record.is_file():
         raise CftError(f"{record} not found: no pipeline submitted to Slurm in {data_dir} (run_full_pipeline.sh "
                        "--slurm)")
-    jobs = orjson.loads(record.read_bytes())["jobs"]
+    data = orjson.loads(record.read_bytes())
+    jobs = data["jobs"]
     step_of = {j["job"]: j["step"] for j in jobs}
     ids = list(step_of)
     if wait:
@@ -180,7 +189,7 @@ def status(data_dir: Path, wait: bool = False, poll_s: float = 10.0) -> int:
         found = submit.wait(ids, poll_s=poll_s, on_change=changed)
     else:
         found = {j: submit.tasks(j) for j in ids}
-    print(f"pipeline of {root.root}, submitted {time.strftime('%F %T', time.localtime(record.stat().st_mtime))}:")
+    print(f"pipeline of {root.root}, submitted {time.strftime('%F %T', time.localtime(data['submitted']))}:")
     for job, tasks in found.items():
         print(f"  {step_of[job]:<20} job {job}: {states(tasks)}")
     failed = submit.failures(found)
