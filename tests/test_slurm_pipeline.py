@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import orjson
-from conftest import ROOT
+from conftest import ROOT, SERVER_KEY, SERVER_KEY_ENV
 from helpers import EVAL_PROBLEMS
 
 from cft.slurm import submit
@@ -89,29 +89,33 @@ def test_a_failed_array_task_stops_the_jobs_after_it(slurm_cluster, tiny_model, 
 
 
 def test_the_pipeline_on_slurm_runs_to_a_dataset_and_resubmits_only_what_is_missing(slurm_cluster, tiny_model,
-                                                                                     tmp_path):
-    """Step 0, qwen25's array (2 chunk tasks, after step 0), merge, filter, critique, format and the dataset folder,
-    each after the one before: the folder loads with datasets, the closing summary joins the steps', the scripts
-    and logs are in logs/slurm/. Chunk 1's file removed, the same command submits an array of chunk 1 alone."""
+                                                                                     tiny_server, tmp_path):
+    """Step 0, qwen25's array (2 chunk tasks, after step 0), merge, filter, critique, format, step 6 (the teacher
+    behind the test's server) and the dataset folder, each after the one before: the folder loads with datasets,
+    the closing summary joins the steps', the scripts and logs are in logs/slurm/. Chunk 1's file removed, the same
+    command submits an array of chunk 1 alone; step 6 resumes its work (step 5's rows are the same)."""
     import datasets
 
     env = slurm_cluster.env
+    assert env[SERVER_KEY_ENV] == SERVER_KEY  # (the jobs get the submission's environment: the key, by its name)
     data = tmp_path / "data"
     data.mkdir()
     (data / "deepscaler_train.json").write_bytes(orjson.dumps(PROBLEMS))
     evals = tmp_path / "eval.jsonl"  # step 0 offline: an evaluation set of the test's own
     evals.write_bytes(b"".join(orjson.dumps({"problem": p, "answer": a}) + b"\n" for p, a in EVAL_PROBLEMS))
-    flags = ["--decontaminate_args", f"--eval_sets none --against {evals}"]
+    flags = ["--decontaminate_args", f"--eval_sets none --against {evals}", "--teacher_server_url", tiny_server,
+             "--teacher_api_key_env", SERVER_KEY_ENV, "--teacher_args", "--num_critiques 2 --max_tokens 16"]
     r = pipeline(data, tiny_model, env, *flags)
     ids = job_ids(r.stdout)
-    assert list(ids) == ["decontaminate", "generate_qwen25", "merge", "filter", "critique", "format", "dataset"]
+    assert list(ids) == ["decontaminate", "generate_qwen25", "merge", "filter", "critique", "format", "sft",
+                         "dataset"]
     assert f"(array: chunks 0-1) (after {ids['decontaminate']})" in r.stdout
     found, status = wait_all(data, env)
     assert not submit.failures(found), logs_of(found)
     assert status.returncode == 0 and f"done: the dataset folder {data / 'dataset'}" in status.stdout, status.stdout
 
     slurm = data / "logs" / "slurm"
-    for step in ("decontaminate", "merge", "filter", "critique", "format", "dataset"):
+    for step in ("decontaminate", "merge", "filter", "critique", "format", "sft", "dataset"):
         script = (slurm / f"{step}.sbatch").read_text()
         assert "#SBATCH --partition=debug" in script and "#SBATCH --mem=4G" in script
         (task,) = found[ids[step]]
@@ -126,10 +130,17 @@ def test_the_pipeline_on_slurm_runs_to_a_dataset_and_resubmits_only_what_is_miss
     formatted = orjson.loads((data / "deepscaler_critique_formatted.json").read_bytes())
     assert ds["train"].num_rows == len(formatted) > 0
     closing = orjson.loads((data / "pipeline_summary.json").read_bytes())
-    assert {"decontaminate", "merge", "filter", "critique", "format", "dataset"} <= set(closing["steps"])
+    assert {"decontaminate", "merge", "filter", "critique", "format", "sft", "dataset"} <= set(closing["steps"])
+    assert SERVER_KEY not in "".join(p.read_text(errors="replace") for p in slurm.iterdir())
+    # step 5's rows were new: step 6 ran with --overwrite, as a run here does
+    assert "step 5's rows changed" in (slurm / f"sft_{ids['sft']}.log").read_text()
+    sft_rows = (data / "deepscaler_critique_sft.jsonl").read_text()
     assert any(s.startswith("generate_qwen25_chunk") for s in closing["steps"]), list(closing["steps"])
 
-    # resubmitted with chunk 1 missing: an array of that chunk alone; the derived steps again
+    # resubmitted with chunk 1 missing: an array of that chunk alone; the derived steps again; step 6 resumes its
+    # work, or replaces it where step 5's rows changed (chunk 1 sampled again need not give the same solutions)
+    step5 = [(data / f"deepscaler_critique_formatted{s}.json") for s in ("", "_val")]
+    before = [p.read_bytes() if p.exists() else None for p in step5]
     (data / "solutions_qwen25" / f"{MODEL}_chunk_001.json").unlink()
     r = pipeline(data, tiny_model, env, *flags)
     ids = job_ids(r.stdout)
@@ -139,24 +150,8 @@ def test_the_pipeline_on_slurm_runs_to_a_dataset_and_resubmits_only_what_is_miss
     assert [t.job_id for t in found[ids["generate_qwen25"]]] == [f"{ids['generate_qwen25']}_1"]
     assert (data / "solutions_qwen25" / f"{MODEL}_chunk_001.json").exists()
     assert datasets.load_dataset(str(data / "dataset"), "rl", cache_dir=str(tmp_path / "hf_cache2"))["train"].num_rows
-
-
-def test_a_refused_submission_leaves_no_job(slurm_cluster, tiny_model, tmp_path):
-    """Tasks bigger than any node (9 GPUs; the node has 8): sbatch accepts step 0's job and refuses the array; the
-    submission stops in one line naming the script, having cancelled step 0's job: no job of the run is left."""
-    data = tmp_path / "data"
-    data.mkdir()
-    (data / "deepscaler_train.json").write_bytes(orjson.dumps(PROBLEMS))
-    evals = tmp_path / "eval.jsonl"
-    evals.write_bytes(b"".join(orjson.dumps({"problem": p, "answer": a}) + b"\n" for p, a in EVAL_PROBLEMS))
-    cmd = [str(ROOT / "run_full_pipeline.sh"), "--slurm", "--data_dir", str(data), "--models", "qwen25",
-           "--qwen25_path", str(tiny_model), "--chunk_size", "3", "--cpus_per_task", "1", "--mem", "4G",
-           "--gpus_per_task", "9", "--decontaminate_args", f"--eval_sets none --against {evals}"]
-    r = subprocess.run(cmd, env=slurm_cluster.env, capture_output=True, text=True, timeout=300, check=False,
-                       stdin=subprocess.DEVNULL)
-    step0 = re.search(r"^  decontaminate +job (\d+)$", r.stdout, re.M)
-    assert r.returncode == 1 and step0, r.stdout + r.stderr
-    assert re.search(r"pipeline stopped: sbatch .*generate_qwen25\.sbatch: .*; cancelled the jobs submitted before "
-                     rf"it \({step0.group(1)}\)$", r.stderr.strip()), r.stderr
-    (task,) = submit.wait([step0.group(1)], poll_s=1, timeout_s=120, env=slurm_cluster.env)[step0.group(1)]
-    assert task.state == "CANCELLED"
+    changed = before != [p.read_bytes() if p.exists() else None for p in step5]
+    sft_log = (slurm / f"sft_{ids['sft']}.log").read_text()
+    assert ("step 5's rows changed" in sft_log) == changed, sft_log
+    if not changed:
+        assert (data / "deepscaler_critique_sft.jsonl").read_text() == sft_rows  # resumed: every work chunk done

@@ -106,12 +106,21 @@ def submit_pipeline(run: Run, input_file: Path) -> int:
 
     # steps 2-6 and the dataset folder, each after the one before
     after = step0 + arrays
-    for step, cmd in (("merge", run.merge()), ("filter", run.filter()), ("critique", run.critique()),
-                      ("format", run.format())):
+    for step, cmd in (("merge", run.merge()), ("filter", run.filter()), ("critique", run.critique())):
         after = [add(step, step_script(run, step, cmd), after)]
+    # step 5; as a run here does, step 6 gets --overwrite when step 5's rows changed (its old rows' work replaced)
+    changed = folder / "step5_changed"
+    mark = shlex.quote(str(changed))
+    sums = f"sha256sum {shlex.join(map(str, run.step5_files()))} 2>/dev/null || true"
+    said = shlex.quote("step 5's rows changed: step 6 replaces the work of the old ones (--overwrite)")
+    after = [add("format", step_script(run, "format", run.format(), before=[f"rm -f {mark}", f"before=$({sums})"],
+                                       then=[f'[ "$before" = "$({sums})" ] || echo {said} > {mark}']), after)]
     if run.teacher:
         gpus = o.gpus_per_task if o.teacher_model and not o.teacher_server_url else 0
-        after = [add("sft", step_script(run, "sft", run.sft(overwrite=o.overwrite), gpus), after)]
+        overwrite = [] if o.overwrite else [
+            f"overwrite=(); if [ -e {mark} ]; then overwrite=(--overwrite); cat {mark}; fi"]
+        after = [add("sft", step_script(run, "sft", run.sft(overwrite=o.overwrite), gpus, before=overwrite,
+                                        more='${overwrite[@]+"${overwrite[@]}"}' if overwrite else ""), after)]
     names = [root.summary_file(s) for s in run.step_names() if not s.startswith("generate_")]
     generation = [f"{shlex.quote(str(root.log_dir))}/summary_generate_{m.alias}*.json" for m in run.models]
     closing = [f"shopt -s nullglob; generation=({' '.join(generation)})",
@@ -145,9 +154,11 @@ def slurm_flags(run: Run, folder: Path, upper: int) -> list[str]:
     return flags + (["--num_chunks", str(upper)] if o.decontaminate else [])
 
 
-def step_script(run: Run, step: str, cmd: list[str], gpus: int = 0, then: list[str] = ()) -> Path:
+def step_script(run: Run, step: str, cmd: list[str], gpus: int = 0, before: list[str] = (), then: list[str] = (),
+                more: str = "") -> Path:
     """``<step>.sbatch``: one job running ``cmd`` (the step's command line here) with its summary where the run
-    here writes it; ``then``: lines after it. Its log: ``<step>_<job>.log`` beside it."""
+    here writes it; ``before``, ``then``: lines before and after it; ``more``: shell words after ``cmd``. Its log:
+    ``<step>_<job>.log`` beside it."""
     o, root = run.o, run.root
     folder = slurm_dir(root)
     summary = root.summary_file(step)
@@ -163,7 +174,8 @@ def step_script(run: Run, step: str, cmd: list[str], gpus: int = 0, then: list[s
         f'echo "=== $(date \'+%F %T\') {step}, job ${{SLURM_JOB_ID:-?}}, attempt ${{SLURM_RESTART_COUNT:-0}}, '
         'on $(hostname)"',
         f"rm -f {shlex.quote(str(summary))}",
-        shlex.join([*cmd, "--summary_json", str(summary)]),
+        *before,
+        " ".join([shlex.join(cmd), *([more] if more else []), shlex.join(["--summary_json", str(summary)])]),
         *then,
         "",
     ]))
