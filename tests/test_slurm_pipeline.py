@@ -100,7 +100,10 @@ def test_the_pipeline_on_slurm_runs_to_a_dataset_and_resubmits_only_what_is_miss
     assert env[SERVER_KEY_ENV] == SERVER_KEY  # (the jobs get the submission's environment: the key, by its name)
     data = tmp_path / "data"
     data.mkdir()
-    (data / "deepscaler_train.json").write_bytes(orjson.dumps(PROBLEMS))
+    # 7 problems, 3 chunks of 3; step 0 removes the one of the evaluation set, leaving 2 chunks: the array, submitted
+    # before step 0 ran, has a task for chunk 2 too, which ends at once
+    contaminated = {"problem": EVAL_PROBLEMS[3][0], "answer": EVAL_PROBLEMS[3][1], "source": "test"}
+    (data / "deepscaler_train.json").write_bytes(orjson.dumps([*PROBLEMS[:4], contaminated, *PROBLEMS[4:]]))
     evals = tmp_path / "eval.jsonl"  # step 0 offline: an evaluation set of the test's own
     evals.write_bytes(b"".join(orjson.dumps({"problem": p, "answer": a}) + b"\n" for p, a in EVAL_PROBLEMS))
     flags = ["--decontaminate_args", f"--eval_sets none --against {evals}", "--teacher_server_url", tiny_server,
@@ -109,7 +112,12 @@ def test_the_pipeline_on_slurm_runs_to_a_dataset_and_resubmits_only_what_is_miss
     ids = job_ids(r.stdout)
     assert list(ids) == ["decontaminate", "generate_qwen25", "merge", "filter", "critique", "format", "sft",
                          "dataset"]
-    assert f"(array: chunks 0-1) (after {ids['decontaminate']})" in r.stdout
+    assert f"(array: chunks 0-2) (after {ids['decontaminate']})" in r.stdout
+    # the same command again while they run: refused, naming them (two runs would write the same files)
+    again = subprocess.run([str(ROOT / "run_full_pipeline.sh"), "--slurm", "--data_dir", str(data), "--models",
+                            "qwen25"], env=env, capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL)
+    assert again.returncode == 1 and f"of the last submission in {data} are still queued or running" in again.stderr \
+        and f" {ids['dataset']})" in again.stderr.strip(), again.stderr
     found, status = wait_all(data, env)
     assert not submit.failures(found), logs_of(found)
     assert status.returncode == 0 and f"done: the dataset folder {data / 'dataset'}" in status.stdout, status.stdout
@@ -121,7 +129,11 @@ def test_the_pipeline_on_slurm_runs_to_a_dataset_and_resubmits_only_what_is_miss
         (task,) = found[ids[step]]
         assert task.log == str(slurm / f"{step}_{ids[step]}.log")
     array = ids["generate_qwen25"]
-    assert [t.log for t in found[array]] == [str(slurm / f"qwen25_chunk_{k}_{array}.log") for k in (0, 1)]
+    assert [t.log for t in found[array]] == [str(slurm / f"qwen25_chunk_{k}_{array}.log") for k in (0, 1, 2)]
+    assert orjson.loads((data / "deepscaler_train_clean.json").read_bytes()) == PROBLEMS
+    assert "past the last chunk" in Path(found[array][2].log).read_text()
+    assert sorted(p.name for p in (data / "solutions_qwen25").iterdir()) == \
+        [f"{MODEL}_chunk_000.json", f"{MODEL}_chunk_001.json"]
     # generation read step 0's output, as the run here does
     merged = orjson.loads((data / "deepscaler_qwen25_solutions.json").read_bytes())
     assert merged["metadata"]["input_file"] == str(data / "deepscaler_train_clean.json")
@@ -144,10 +156,10 @@ def test_the_pipeline_on_slurm_runs_to_a_dataset_and_resubmits_only_what_is_miss
     (data / "solutions_qwen25" / f"{MODEL}_chunk_001.json").unlink()
     r = pipeline(data, tiny_model, env, *flags)
     ids = job_ids(r.stdout)
-    assert "1 of 2 chunk files" in r.stdout and "(array: chunks 1)" in r.stdout, r.stdout
+    assert "1 of 3 chunk files" in r.stdout and "(array: chunks 1-2)" in r.stdout, r.stdout
     found, status = wait_all(data, env)
     assert not submit.failures(found) and status.returncode == 0, logs_of(found)
-    assert [t.job_id for t in found[ids["generate_qwen25"]]] == [f"{ids['generate_qwen25']}_1"]
+    assert [t.job_id for t in found[ids["generate_qwen25"]]] == [f"{ids['generate_qwen25']}_{k}" for k in (1, 2)]
     assert (data / "solutions_qwen25" / f"{MODEL}_chunk_001.json").exists()
     assert datasets.load_dataset(str(data / "dataset"), "rl", cache_dir=str(tmp_path / "hf_cache2"))["train"].num_rows
     changed = before != [p.read_bytes() if p.exists() else None for p in step5]

@@ -48,6 +48,12 @@ def submit_pipeline(run: Run, input_file: Path) -> int:
     o, root = run.o, run.root
     folder = slurm_dir(root)
     folder.mkdir(parents=True, exist_ok=True)
+    if (folder / JOBS).is_file():  # two submissions at once would write the same files
+        earlier = [j["job"] for j in orjson.loads((folder / JOBS).read_bytes())["jobs"]]
+        live = [j for j in earlier if not all(t.ended for t in submit.tasks(j))]
+        if live:
+            raise CftError(f"jobs {', '.join(live)} of the last submission in {root.root} are still queued or "
+                           f"running: wait for them (slurm-status --wait) or cancel them (scancel {' '.join(live)})")
     submitted = time.time()
     jobs: list[dict] = []
 
