@@ -167,3 +167,24 @@ def test_the_pipeline_on_slurm_runs_to_a_dataset_and_resubmits_only_what_is_miss
     assert ("step 5's rows changed" in sft_log) == changed, sft_log
     if not changed:
         assert (data / "deepscaler_critique_sft.jsonl").read_text() == sft_rows  # resumed: every work chunk done
+
+
+def test_a_refused_submission_leaves_no_job(slurm_cluster, tiny_model, tmp_path):
+    """Tasks bigger than any node (9 GPUs; the node has 8): sbatch accepts step 0's job and refuses the array; the
+    submission stops in one line naming the script, having cancelled step 0's job: no job of the run is left."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "deepscaler_train.json").write_bytes(orjson.dumps(PROBLEMS))
+    evals = tmp_path / "eval.jsonl"
+    evals.write_bytes(b"".join(orjson.dumps({"problem": p, "answer": a}) + b"\n" for p, a in EVAL_PROBLEMS))
+    cmd = [str(ROOT / "run_full_pipeline.sh"), "--slurm", "--data_dir", str(data), "--models", "qwen25",
+           "--qwen25_path", str(tiny_model), "--chunk_size", "3", "--cpus_per_task", "1", "--mem", "4G",
+           "--gpus_per_task", "9", "--decontaminate_args", f"--eval_sets none --against {evals}"]
+    r = subprocess.run(cmd, env=slurm_cluster.env, capture_output=True, text=True, timeout=300, check=False,
+                       stdin=subprocess.DEVNULL)
+    step0 = re.search(r"^  decontaminate +job (\d+)$", r.stdout, re.M)
+    assert r.returncode == 1 and step0, r.stdout + r.stderr
+    assert re.search(r"pipeline stopped: sbatch .*generate_qwen25\.sbatch: .*; cancelled the jobs submitted before "
+                     rf"it \({step0.group(1)}\)$", r.stderr.strip()), r.stderr
+    (task,) = submit.wait([step0.group(1)], poll_s=1, timeout_s=120, env=slurm_cluster.env)[step0.group(1)]
+    assert task.state == "CANCELLED"
