@@ -68,6 +68,23 @@ def run_cmd(cmd, **kw):
     return subprocess.run(cmd, capture_output=True, text=True, check=False, **kw)
 
 
+def error_line(r) -> str:
+    """A step's one error line (exit code 1, no traceback)."""
+    assert r.returncode == 1, (r.returncode, r.stdout[-2000:], r.stderr[-2000:])
+    assert "Traceback" not in r.stderr, r.stderr[-3000:]
+    errors = [line for line in r.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, r.stderr[-2000:]
+    return errors[0]
+
+
+def no_key_anywhere(r, folder) -> None:
+    """The shared server's key in neither the step's output ``r`` nor any file under ``folder``."""
+    assert SERVER_KEY not in r.stdout + r.stderr
+    for path in Path(folder).rglob("*"):
+        if path.is_file():
+            assert SERVER_KEY.encode() not in path.read_bytes(), path
+
+
 # --- processes of a run, for the no-orphans checks ---------------------------------------
 
 def _proc_table() -> dict[int, tuple[int, str]]:

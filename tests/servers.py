@@ -4,6 +4,9 @@
 its own process group, waits for ``/v1/models``, and kills the whole group at
 the end, so no engine process outlives the tests.
 
+``ScriptedServer`` answers as an OpenAI-compatible server with the replies a test scripts (known
+verdicts, at known rates), for the cases no real model here can write.
+
 ``FaultProxy`` forwards every request to an upstream server, except that each
 POST first takes the next fault of its queue (see ``FAULTS``). It runs in a
 thread of the test process (``with FaultProxy(...)``), or as a process of its
@@ -44,7 +47,93 @@ def vllm_server(model: Path, log: Path, api_key: str | None = None, extra: tuple
         yield url
 
 
-class FaultProxy:
+class AppInThread:
+    """An aiohttp app on 127.0.0.1 (``port`` 0: a free one), run in a thread of the test process (``with``), or as
+    a process's own loop (``serve_forever``). Subclasses route every request to ``_handle``."""
+
+    port: int = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        raise NotImplementedError
+
+    async def _setup(self) -> None:
+        """What the app needs on its event loop, before it serves."""
+
+    async def _teardown(self) -> None:
+        """Undo ``_setup``."""
+
+    async def _start(self) -> web.AppRunner:
+        await self._setup()
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, HOST, self.port)
+        await site.start()
+        self.port = runner.addresses[0][1]
+        return runner
+
+    async def _stop(self, runner: web.AppRunner) -> None:
+        await runner.cleanup()
+        await self._teardown()
+
+    def __enter__(self):
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        self._runner = asyncio.run_coroutine_threadsafe(self._start(), self._loop).result()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        asyncio.run_coroutine_threadsafe(self._stop(self._runner), self._loop).result()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()
+
+    def serve_forever(self) -> None:
+        async def main() -> None:
+            await self._start()
+            print(f"{type(self).__name__} ready on {self.url}", flush=True)
+            await asyncio.Event().wait()
+
+        asyncio.run(main())
+
+
+class ScriptedServer(AppInThread):
+    """An OpenAI-compatible server of our own whose replies a test scripts: ``reply(body, k)`` is the text of
+    choice ``k`` of a request with JSON ``body`` (chat or plain completions, ``n`` choices each, all finished
+    with ``stop``). It lists one model, ``model`` (not owned by vLLM); with ``api_key`` it refuses any other
+    bearer token. ``bodies`` keeps every completion request's body, in the order they came."""
+
+    def __init__(self, reply, *, model: str = "scripted-critic", api_key: str | None = None, port: int = 0):
+        self.reply, self.model, self.api_key, self.port = reply, model, api_key, port
+        self.bodies: list[dict] = []
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        if self.api_key is not None and request.headers.get("Authorization") != f"Bearer {self.api_key}":
+            return web.json_response({"error": {"message": "bad key"}}, status=401)
+        if request.method == "GET" and request.path == "/v1/models":
+            return web.json_response({"object": "list", "data": [
+                {"id": self.model, "object": "model", "owned_by": "cft-tests"}]})
+        if request.method != "POST" or request.path not in ("/v1/chat/completions", "/v1/completions"):
+            return web.json_response({"error": {"message": f"no route {request.path}"}}, status=404)
+        body = await request.json()
+        self.bodies.append(body)
+        chat = request.path == "/v1/chat/completions"
+        texts = [self.reply(body, k) for k in range(int(body.get("n", 1)))]
+        choices = [{"index": k, "finish_reason": "stop",
+                    **({"message": {"role": "assistant", "content": t}} if chat else {"text": t})}
+                   for k, t in enumerate(texts)]
+        usage = {"prompt_tokens": 10, "completion_tokens": sum(len(t.split()) for t in texts)}
+        return web.json_response({"id": f"scripted-{len(self.bodies)}", "model": self.model, "choices": choices,
+                                  "object": "chat.completion" if chat else "text_completion", "usage": usage})
+
+
+class FaultProxy(AppInThread):
     """A proxy to ``upstream`` whose POSTs take the faults queued in ``faults``, one each, in order:
 
     429 (with ``Retry-After: 1``), 500, 400 (a multi-line message), bad_json, empty (a 200 with no
@@ -65,10 +154,6 @@ class FaultProxy:
         self.faults = collections.deque(faults)
         self.posts = 0  # POSTs received, faulty or not
         self._loop: asyncio.AbstractEventLoop | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://{HOST}:{self.port}"
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
@@ -114,41 +199,11 @@ class FaultProxy:
                 return web.json_response(reply)
             return web.Response(body=data, status=r.status, content_type=r.content_type)
 
-    async def _start(self) -> web.AppRunner:
+    async def _setup(self) -> None:
         self._session = ClientSession()
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, HOST, self.port)
-        await site.start()
-        self.port = runner.addresses[0][1]
-        return runner
 
-    async def _stop(self, runner: web.AppRunner) -> None:
-        await runner.cleanup()
+    async def _teardown(self) -> None:
         await self._session.close()
-
-    def __enter__(self) -> FaultProxy:
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._thread.start()
-        self._runner = asyncio.run_coroutine_threadsafe(self._start(), self._loop).result()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        asyncio.run_coroutine_threadsafe(self._stop(self._runner), self._loop).result()
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join()
-        self._loop.close()
-
-    def serve_forever(self) -> None:
-        async def main() -> None:
-            await self._start()
-            print(f"proxy ready on {self.url}", flush=True)
-            await asyncio.Event().wait()
-
-        asyncio.run(main())
 
 
 @contextlib.contextmanager

@@ -134,8 +134,10 @@ class TestLocal:
 
     def test_describe_and_refusals(self, local, tiny_model):
         assert local.describe() == {"backend": "local", "model": str(tiny_model), "seed": 0,
-                                    "per_request_seeds": False, "max_num_seqs": local.capacity}
-        assert local.capacity > 0
+                                    "per_request_seeds": False, "max_num_seqs": 256,
+                                    "kv_cache_tokens": local.kv_cache_tokens}
+        # sequences at once: max_num_seqs, or fewer where the KV cache holds fewer of max_model_len (512) tokens
+        assert local.capacity == min(256, local.kv_cache_tokens // 512) > 0
         with pytest.raises(BackendError) as e:
             local.submit(Request("long", prompt="1 + 1 = 2. " * 400))
         one_line(e.value, "'long'", "maximum context length")

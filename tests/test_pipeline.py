@@ -38,6 +38,7 @@ def test_full_pipeline_unattended(tiny_model, tiny_server, tmp_path):
            "--qwen3_args", "--seed 1 --temperature 1.0", "--tokenizer", str(tiny_model), "--max_prompt_tokens", "4096",
            "--teacher_server_url", tiny_server, "--teacher_api_key_env", SERVER_KEY_ENV,
            "--teacher_args", "--num_critiques 2 --max_tokens 16",
+           "--eval_server_url", tiny_server, "--eval_api_key_env", SERVER_KEY_ENV, "--eval_args", "--max_tokens 16",
            "--",
            "--prompt_template", "fewshot-boxed", "--max_tokens", "64", "--max_model_len", "512",
            "--enforce_eager", "--grading_workers", "1", "--dtype", "float32"]
@@ -127,7 +128,7 @@ def test_full_pipeline_unattended(tiny_model, tiny_server, tmp_path):
     assert "Graded as generated, grader version 2." in card and "0 of 6 problems were removed" in card
     manifest = orjson.loads((folder / "manifest.json").read_bytes())
     assert list(manifest["steps"]) == ["decontaminate", "generate_qwen25", "generate_qwen3", "merge", "filter",
-                                       "critique", "format", "sft"]
+                                       "critique", "format", "sft", "evaluate"]
     assert all(step["command"] for step in manifest["steps"].values())
     assert subprocess.run([sys.executable, str(ROOT / "build_dataset.py"), "--verify", str(folder)]).returncode == 0
 
@@ -153,6 +154,9 @@ def test_full_pipeline_unattended(tiny_model, tiny_server, tmp_path):
     assert re.search(rf"dataset +: {folder}: rl train {len(formatted)}, validation {len(val)} rows \(hard links\)",
                      printed) and f"build_dataset.py --verify {folder}" in printed
     assert steps["dataset"]["placement"] == "hard links"
+    # the critic's report card (--eval_server_url): every validation row judged, the card cites the report
+    assert steps["evaluate"]["n"] == len(val) and "critic accuracy" in printed
+    assert "## A critic judged on these rows" in card
     assert re.search(r"teacher agreement +: - with the labels", printed)  # no verdict at all: no rate
     assert re.search(r"SFT rows +: 0 training, 0 held out; kept 0 of", printed)
     # the label report (filter --analyze): verdicts per model, and where the report is

@@ -22,7 +22,16 @@ import time
 import orjson
 import pyarrow.parquet as pq
 import pytest
-from conftest import ROOT, SERVER_KEY, SERVER_KEY_ENV, kill_all, run_cmd, signal_once_written, wait_gone
+from conftest import (
+    ROOT,
+    SERVER_KEY_ENV,
+    error_line,
+    kill_all,
+    no_key_anywhere,
+    run_cmd,
+    signal_once_written,
+    wait_gone,
+)
 from helpers import canned_critique, write_formatted
 from servers import FaultProxy, proxy_process
 
@@ -41,14 +50,6 @@ K = 3
 def teacher_cmd(formatted, output, *extra) -> list[str]:
     return [sys.executable, str(SCRIPT), "--formatted_file", str(formatted), "--output_file", str(output),
             "--chunk_size", "2", "--num_critiques", str(K), "--max_tokens", "32", *map(str, extra)]
-
-
-def error_line(r) -> str:
-    assert r.returncode == 1, (r.returncode, r.stdout[-2000:], r.stderr[-2000:])
-    assert "Traceback" not in r.stderr, r.stderr[-3000:]
-    errors = [line for line in r.stderr.splitlines() if line.startswith("error: ")]
-    assert len(errors) == 1, r.stderr[-2000:]
-    return errors[0]
 
 
 def jsonl(path) -> list[dict]:
@@ -239,13 +240,6 @@ def test_another_runs_chunks_are_refused(local_run):
 
 
 # --- the server ------------------------------------------------------------------------------
-
-def no_key_anywhere(r, folder) -> None:
-    assert SERVER_KEY not in r.stdout + r.stderr
-    for path in folder.rglob("*"):
-        if path.is_file():
-            assert SERVER_KEY.encode() not in path.read_bytes(), path
-
 
 def test_server_writes_what_the_local_engine_writes_and_keeps_verified_critiques(tiny_server, tiny_model, formatted,
                                                                                  local_run, tmp_path):

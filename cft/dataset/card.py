@@ -88,6 +88,7 @@ def body(items: list[SplitFile], prov: Provenance, license: str | None, pretty_n
                         labels_section, filter_section, draw_section, budget_section, split_section):
             yield from section(prov)
         yield from teacher_section(prov, items)
+        yield from critic_section(prov, items)
     yield from limitations_section(items, prov)
     yield from license_section(license)
     yield "## Files and integrity"
@@ -442,6 +443,41 @@ def teacher_section(prov: Provenance, items: list[SplitFile]) -> Iterable[str]:
               or "not recorded")
            + f". Rows where every critique contradicted the label: {s.get('doubted', 'not recorded')}.")
     yield ""
+
+
+def critic_section(prov: Provenance, items: list[SplitFile]) -> Iterable[str]:
+    """The critic's report card (``evaluate_critic.py``), when one was left beside the data: the critic, the rows it
+    was judged on, and its figures, as its report gives them."""
+    s = prov.step("evaluate")
+    if s is None or s.get("accuracy") is None and s.get("average_f1") is None:
+        return
+    from cft.common.jsonio import sha256_file
+
+    def pc(value) -> str:
+        return f"{100 * value:.1f}%" if isinstance(value, (int, float)) else "not recorded"
+
+    yield "## A critic judged on these rows"
+    yield ""
+    sampling = s.get("sampling") or {}
+    critic = f"`{model_name(s.get('model'))}`, {sampling.get('n', '?')} verdict(s) per case"
+    if s.get("accuracy") is not None:
+        val = next((i for i in items if i.config.name == "rl" and i.split == VALIDATION), None)
+        same = val is not None and (s.get("input_sha256") == sha256_file(val.source) or (
+            base_name(s.get("input_file", "")).rsplit(".", 1)[0] == val.source.stem and s.get("n") == val.rows))
+        where = (f"{s.get('n')} of the {val.rows} `rl` validation rows" if same else
+                 f"{s.get('n')} rows of `{base_name(s.get('input_file', 'not recorded'))}`")
+        yield (f"`evaluate_critic.py` judged {critic}, on {where}, with the prompt the rows give and the reward's "
+               f"verdict parser: accuracy {pc(s.get('accuracy'))} (on right solutions {pc(s.get('accuracy_right'))}, "
+               f"on wrong ones {pc(s.get('accuracy_wrong'))}), F1 for finding wrong solutions {pc(s.get('f1_wrong'))}, "
+               f"no verdict {pc(s.get('no_verdict_rate'))}.")
+        yield ""
+    if s.get("average_f1") is not None:
+        step_data = s.get("step_data") or {}
+        subsets = ", ".join(f"{name} {pc(m.get('f1'))}" for name, m in (s.get("subsets") or {}).items())
+        source = str(step_data.get("source", "not recorded"))
+        yield (f"On step-labelled rows (`{base_name(source) if is_local(source) else source}`), its F1 as ProcessBench "
+               f"computes it: {subsets}; average {pc(s.get('average_f1'))}.")
+        yield ""
 
 
 def limitations_section(items: list[SplitFile], prov: Provenance) -> Iterable[str]:

@@ -24,7 +24,7 @@ import orjson
 from cft.common.jsonio import note, open_results_file
 
 # the order of the pipeline; other steps (re-grading, later steps) follow in name order
-STEP_ORDER = ("decontaminate", "generate", "merge", "grade", "filter", "critique", "format", "sft")
+STEP_ORDER = ("decontaminate", "generate", "merge", "grade", "filter", "critique", "format", "sft", "evaluate")
 OWN_STEP = "dataset"  # this builder's own summary, never an input
 
 

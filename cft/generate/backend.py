@@ -19,7 +19,8 @@ def describe_line(backend: Backend, config) -> str:
     serves a model of another name than the tokenizer's (--model_path) the prompts are rendered with."""
     d = backend.describe()
     where = (f"server {', '.join(d['urls'])} (model {d['model']})" if d["backend"] == "server"
-             else f"local vLLM engine (max_num_seqs {d['max_num_seqs']})")
+             else f"local vLLM engine ({backend.capacity} sequences at once: max_num_seqs {d['max_num_seqs']}, "
+                  f"KV cache of {d.get('kv_cache_tokens')} tokens)")
     num_samples = config.num_samples
     max_in_flight = config.backend.in_flight(backend, num_samples)
     line = f"backend: {where}; up to {max_in_flight} requests in flight ({num_samples} samples each)"

@@ -128,11 +128,26 @@ class LocalBackend(Backend):
 
     @property
     def capacity(self) -> int:
-        return self._engine.vllm_config.scheduler_config.max_num_seqs
+        """Sequences the engine can run at once without preempting one: its ``max_num_seqs``, or fewer where its
+        KV cache holds fewer sequences of ``max_model_len`` tokens (a CPU engine's few GiB, a big model on a
+        small GPU). More in flight than the cache holds makes vLLM preempt and recompute sequences: the CPU
+        demo's generation, 224 sequences of about 340 tokens in a cache of 46k, slowed to 16 tokens/s."""
+        config = self._engine.vllm_config
+        seqs = config.scheduler_config.max_num_seqs
+        blocks, block_size = config.cache_config.num_gpu_blocks, config.cache_config.block_size
+        if blocks and block_size and config.model_config.max_model_len:
+            seqs = min(seqs, max(1, blocks * block_size // config.model_config.max_model_len))
+        return seqs
+
+    @property
+    def kv_cache_tokens(self) -> int | None:
+        cache = self._engine.vllm_config.cache_config
+        return cache.num_gpu_blocks * cache.block_size if cache.num_gpu_blocks else None
 
     def describe(self) -> dict:
         return {"backend": "local", "model": self.model_path, "seed": self.seed, "per_request_seeds": False,
-                "max_num_seqs": self.capacity}
+                "max_num_seqs": self._engine.vllm_config.scheduler_config.max_num_seqs,
+                "kv_cache_tokens": self.kv_cache_tokens}
 
     def close(self) -> None:
         if not self._closed:

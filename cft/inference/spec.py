@@ -8,7 +8,9 @@ its backend with ``open_backend(BackendSpec.from_args(args, role))``; nothing el
   ``--dtype``, ...); a step with several adds each model's with its role's prefix
   (``--judge_server_url``, ``--teacher_dtype``, ``--completer_max_in_flight``). A step may keep the
   plain spellings as aliases of its one role's flags (``legacy=True``: step 6 did before it had a
-  prefix).
+  prefix). The model itself is named by ``--<role>_model`` (``--model_path`` for a step's one model);
+  a step that spells it otherwise passes the same ``model_flag_name`` to both calls
+  (``evaluate_critic.py``'s ``--model``).
 - **Kinds.** ``BACKENDS`` maps a kind to the function that opens it: ``local`` (an in-process vLLM
   engine, ``cft.inference.local``) and ``server`` (OpenAI-compatible servers,
   ``cft.inference.server``). ``--backend`` picks one; by default a spec with server URLs is
@@ -123,6 +125,7 @@ class BackendSpec:
         "engine_log", "where the local engine's own output (vLLM's) goes (default: a log named after the "
         "step under the data root's logs/)", kind="local", metavar="FILE"))
     verbose: bool = False  # vLLM's own output on the terminal instead of engine_log (one --verbose per step)
+    model_flag: str = ""  # the flag naming ``model``, for messages (default: ``default_model_flag(role)``)
     engine_args: dict = field(default_factory=dict)  # more vllm.LLM arguments by name, no flag (benchmarks)
 
     @property
@@ -137,12 +140,19 @@ class BackendSpec:
     def kind(self) -> str:
         return self.backend or ("server" if self.server_url else "local")
 
+    def __post_init__(self) -> None:
+        self.model_flag = self.model_flag or default_model_flag(self.role)
+
     @classmethod
-    def from_args(cls, args: argparse.Namespace, role: str = "", **overrides) -> BackendSpec:
-        """The spec a parsed command line gives for ``role`` (flags added by ``add_backend_arguments``)."""
+    def from_args(cls, args: argparse.Namespace, role: str = "", *, model_flag_name: str | None = None,
+                  **overrides) -> BackendSpec:
+        """The spec a parsed command line gives for ``role`` (flags added by ``add_backend_arguments``);
+        ``model_flag_name``: the flag naming the model where the step spells it otherwise (as given to
+        ``add_backend_arguments``)."""
         prefix = f"{role}_" if role else ""
+        flag_name = model_flag_name or default_model_flag(role)
         values = {f.name: getattr(args, prefix + f.name) for f in flag_fields() if hasattr(args, prefix + f.name)}
-        values.update(role=role, model=getattr(args, f"{role}_model" if role else "model_path", None),
+        values.update(role=role, model=getattr(args, flag_name.removeprefix("--"), None), model_flag=flag_name,
                       verbose=getattr(args, "verbose", False))
         return cls(**{**values, **overrides})
 
@@ -179,10 +189,6 @@ class BackendSpec:
             raise CftError(f"{self.flag('gpu_memory_utilization')} must be in (0, 1], got "
                            f"{self.gpu_memory_utilization}")
 
-    @property
-    def model_flag(self) -> str:
-        return f"--{self.role}_model" if self.role else "--model_path"
-
     def engine_kwargs(self) -> dict:
         """``vllm.LLM``'s keyword arguments beyond the model, its seed and context."""
         return {"dtype": self.dtype, "enforce_eager": self.enforce_eager,
@@ -197,22 +203,32 @@ class BackendSpec:
         return self.max_in_flight or default_max_in_flight(backend.capacity, samples_per_request)
 
 
+def default_model_flag(role: str) -> str:
+    """The flag naming a role's model by default: ``--<role>_model``; ``--model_path`` for a step's one model
+    (step 1's ``--model`` names a registry alias)."""
+    return f"--{role}_model" if role else "--model_path"
+
+
 def flag_fields(kind: str | None = None) -> list:
     return [f for f in fields(BackendSpec) if "help" in f.metadata and kind in (None, f.metadata["kind"])]
 
 
 def add_backend_arguments(parser: argparse.ArgumentParser, role: str = "", *, model_help: str | None = None,
-                          defaults: dict | None = None, only: set[str] | None = None, legacy: bool = False,
-                          title: str | None = None, helps: dict | None = None) -> argparse._ArgumentGroup:
+                          model_flag_name: str | None = None, defaults: dict | None = None,
+                          only: set[str] | None = None, legacy: bool = False, title: str | None = None,
+                          helps: dict | None = None) -> argparse._ArgumentGroup:
     """The backend flags of ``role`` in a --help group of their own.
 
-    ``model_help``: with a role, also add ``--<role>_model``; ``defaults``: a step's own defaults by field name;
+    ``model_help``: also add the flag naming the model, ``model_flag_name`` (default ``default_model_flag(role)``:
+    ``--<role>_model``, ``--model_path`` without a role; ``evaluate_critic.py`` takes ``--model``: pass the same
+    name to ``BackendSpec.from_args``); ``defaults``: a step's own defaults by field name;
     ``only``: just these fields' flags; ``legacy``: the plain spellings too, as aliases of the prefixed ones;
     ``helps``: a step's own words for some flags, by field name."""
     prefix = f"{role}_" if role else ""
     group = parser.add_argument_group(title or (f"{role} model" if role else "model backend"))
     if model_help is not None:
-        group.add_argument(f"--{prefix}model", dest=f"{prefix}model", default=(defaults or {}).get("model"),
+        name = model_flag_name or default_model_flag(role)
+        group.add_argument(name, dest=name.removeprefix("--"), default=(defaults or {}).get("model"),
                            metavar="PATH_OR_ID", help=model_help)
     for f in flag_fields():
         if only is not None and f.name not in only:

@@ -53,6 +53,10 @@ class Options:
     teacher_server_url: str | None = None
     teacher_api_key_env: str | None = None
     teacher_args: list[str] = field(default_factory=list)
+    eval_model: str | None = None
+    eval_server_url: str | None = None
+    eval_api_key_env: str | None = None
+    eval_args: list[str] = field(default_factory=list)
     overwrite: bool = False
     verbose: bool = False
     python: str = sys.executable
@@ -132,6 +136,13 @@ def parser(prog: str = "run_full_pipeline.sh") -> argparse.ArgumentParser:
     a("--teacher_api_key_env", metavar="NAME", help="environment variable holding that server's API key")
     a("--teacher_args", type=_split, default=[], metavar='"..."',
       help='more create_critique_data.py flags, e.g. "--num_critiques 8 --tensor_parallel_size 8"')
+    a("--eval_model", metavar="PATH", help="at the end, judge the validation rows with this critic "
+                                           "(evaluate_critic.py) in a local vLLM engine; with --eval_server_url, the "
+                                           "name the server serves (--demo: the demo model); the card cites its report")
+    a("--eval_server_url", metavar="URL", help="evaluate the critic behind this OpenAI-compatible server")
+    a("--eval_api_key_env", metavar="NAME", help="environment variable holding that server's API key")
+    a("--eval_args", type=_split, default=[], metavar='"..."',
+      help='more evaluate_critic.py flags, e.g. "--num_samples 4 --tensor_parallel_size 8"')
     a("--overwrite", action="store_true",
       help="replace the files of another run that a rerun with other settings finds: chunk files (generation, "
            "here and in the printed commands) and step 6's work; steps 0 and 2-5 and the dataset folder are "
@@ -214,6 +225,11 @@ def apply_demo(o: Options, demo_model: Path) -> None:
     o.model_args[:0] = ["qwen25=--temperature 0.7 --seed 0", "qwen3=--temperature 1.0 --seed 1"]
     # step 6 with the same model as the teacher, on the first 12 rows of each split: two worked examples show
     # it the verdict format (without them SmolLM2-135M writes none), short critiques, the same engine settings
+    # the report card of the demo model as a critic, on the first 12 validation rows, short replies
+    if not o.eval_server_url:
+        o.eval_model = o.eval_model or model
+        o.eval_args[:0] = ["--max_cases", "12", "--max_tokens", "96", "--max_model_len", "2048", "--dtype",
+                           "float32", "--enforce_eager"]
     if not o.teacher_server_url:
         o.teacher_model = o.teacher_model or model
         o.teacher_args[:0] = ["--max_rows", "12", "--chunk_size", "8", "--format_examples", "--max_tokens", "96",

@@ -15,6 +15,7 @@ from cft.common import paths
 from cft.common.errors import CftError
 from cft.common.jsonio import atomic_open, sha256_file
 from cft.common.summary import command_line
+from cft.critic.split import val_path
 from cft.pipeline import summaries
 from cft.pipeline.options import Options, apply_demo
 from cft.pipeline.runner import ask, banner, capture, run_step, unattended
@@ -102,6 +103,12 @@ def run_pipeline(o: Options, argv: list[str]) -> int:
                   "(--overwrite)")
         done.append(run_step(root, "sft", run.sft(overwrite=o.overwrite or changed)))
 
+    # the critic's report card on the validation rows (the card cites it); none without a held-out split
+    if run.evaluates:
+        if val_path(root.formatted_file).is_file():
+            done.append(run_step(root, "evaluate", run.evaluate(overwrite=o.overwrite or changed)))
+        else:
+            print("no validation rows (--val_size 0): the critic is not evaluated")
     # the dataset folder: step 5's (and 6's) files, the card written from this run's summaries, the manifest
     done.append(run_step(root, "dataset", run.dataset()))
     banner("summary")

@@ -3,8 +3,9 @@ and ``python -m cft.pipeline slurm-status <data_dir>``, which follows them.
 
 Every job runs the command line the pipeline runs here (``cft.pipeline.steps``): step 0; one job array per
 model (``generate_commands.py --format slurm``'s script), with a task for each chunk missing; merge, filter,
-critique, format; step 6 with a teacher; the dataset folder, whose job then writes the closing summary. The
-scripts, their logs and the record of the submission (``jobs.json``) are in ``<data_dir>/logs/slurm/``.
+critique, format; step 6 with a teacher; the critic's report card with an evaluated model; the dataset
+folder, whose job then writes the closing summary. The scripts, their logs and the record of the
+submission (``jobs.json``) are in ``<data_dir>/logs/slurm/``.
 
 A job that fails (an array task: exit non-zero, cancelled, timed out) cancels every job after it (``sbatch
 --kill-on-invalid-dep=yes``); the status names the failed task and its log. Resubmitting skips what is done:
@@ -27,6 +28,7 @@ from cft.common import paths
 from cft.common.errors import CftError
 from cft.common.jsonio import atomic_open
 from cft.common.summary import command_line
+from cft.critic.split import val_path
 from cft.pipeline import summaries
 from cft.pipeline.runner import banner, capture
 from cft.pipeline.steps import Run
@@ -121,12 +123,21 @@ def submit_pipeline(run: Run, input_file: Path) -> int:
     said = shlex.quote("step 5's rows changed: step 6 replaces the work of the old ones (--overwrite)")
     after = [add("format", step_script(run, "format", run.format(), before=[f"rm -f {mark}", f"before=$({sums})"],
                                        then=[f'[ "$before" = "$({sums})" ] || echo {said} > {mark}']), after)]
+    # step 6 and the report card: --overwrite where step 5's rows changed; a GPU job each with a local model
+    overwrite = [] if o.overwrite else [
+        f"overwrite=(); if [ -e {mark} ]; then overwrite=(--overwrite); cat {mark}; fi"]
+    more = '${overwrite[@]+"${overwrite[@]}"}' if overwrite else ""
     if run.teacher:
         gpus = o.gpus_per_task if o.teacher_model and not o.teacher_server_url else 0
-        overwrite = [] if o.overwrite else [
-            f"overwrite=(); if [ -e {mark} ]; then overwrite=(--overwrite); cat {mark}; fi"]
         after = [add("sft", step_script(run, "sft", run.sft(overwrite=o.overwrite), gpus, before=overwrite,
-                                        more='${overwrite[@]+"${overwrite[@]}"}' if overwrite else ""), after)]
+                                        more=more), after)]
+    if run.evaluates:
+        val = shlex.quote(str(val_path(root.formatted_file)))
+        gpus = o.gpus_per_task if o.eval_model and not o.eval_server_url else 0
+        none = shlex.quote("no validation rows (--val_size 0): the critic is not evaluated")
+        after = [add("evaluate", step_script(run, "evaluate", run.evaluate(overwrite=o.overwrite), gpus,
+                                             before=[f"if [ ! -f {val} ]; then echo {none}; exit 0; fi", *overwrite],
+                                             more=more), after)]
     names = [root.summary_file(s) for s in run.step_names() if not s.startswith("generate_")]
     generation = [f"{shlex.quote(str(root.log_dir))}/summary_generate_{m.alias}*.json" for m in run.models]
     closing = [f"shopt -s nullglob; generation=({' '.join(generation)})",

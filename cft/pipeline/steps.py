@@ -158,6 +158,21 @@ class Run:
                 *(["--api_key_env", o.teacher_api_key_env] if o.teacher_api_key_env else []),
                 *(["--verbose"] if o.verbose else []), *(["--overwrite"] if overwrite else []), *o.teacher_args]
 
+    # --- the critic's report card, on the validation rows --------------------------------------------
+    @property
+    def evaluates(self) -> bool:
+        return bool(self.o.eval_model or self.o.eval_server_url)
+
+    def evaluate(self, overwrite: bool) -> list[str]:
+        o = self.o
+        return [*self.script("evaluate_critic.py"), "--input_file", str(val_path(self.root.formatted_file)),
+                "--output_dir", str(self.root.root / "critic_eval"),
+                "--engine_log", str(self.root.engine_log("evaluate")),
+                *(["--model", o.eval_model] if o.eval_model else []),
+                *(["--server_url", o.eval_server_url] if o.eval_server_url else []),
+                *(["--api_key_env", o.eval_api_key_env] if o.eval_api_key_env else []),
+                *(["--verbose"] if o.verbose else []), *(["--overwrite"] if overwrite else []), *o.eval_args]
+
     def dataset(self) -> list[str]:
         return [*self.script("build_dataset.py"), "--rl_file", str(self.root.formatted_file.with_suffix(".parquet")),
                 *(["--sft_file", str(self.root.sft_file.with_suffix(".parquet"))] if self.teacher else []),
@@ -167,4 +182,4 @@ class Run:
     def step_names(self) -> list[str]:
         """The steps whose summaries this run writes, in order."""
         return ["decontaminate", *[f"generate_{m.alias}" for m in self.models], "merge", "filter", "critique",
-                "format", *(["sft"] if self.teacher else []), "dataset"]
+                "format", *(["sft"] if self.teacher else []), *(["evaluate"] if self.evaluates else []), "dataset"]

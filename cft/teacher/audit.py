@@ -4,7 +4,8 @@ Every sampled critique is counted once, by its row's label and by the row's sour
 that wrote the solution): it *agrees* when its verdict is the label, *contradicts* when it is the
 other verdict, and has *no verdict* when it was truncated, never closed its thinking, gave none or
 gave both. The agreement rate is agrees / (agrees + contradicts): how often the teacher, when it
-commits, sides with the grader.
+commits, sides with the grader. The counting is ``cft.critic.agreement``'s, which the critic's report
+card (``evaluate_critic.py``) shares.
 
 A row whose critiques all contradict its label (every one of the K, none without a verdict) is
 *doubted*: the teacher, asked K times, never agreed with the grader. Those rows go to the doubted
@@ -14,49 +15,48 @@ label, a grader that misread an answer, or a teacher that cannot solve the probl
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 
+from cft.critic.agreement import Agreement, as_float, as_verdict
 from cft.teacher.inputs import Item
 from cft.teacher.verdicts import Checked
 
-AGREES, CONTRADICTS, NO_VERDICT = "agrees", "contradicts", "no verdict"
-
-
-def stance(checked: Checked, label: str) -> str:
-    if checked.verdict not in ("right", "wrong"):
-        return NO_VERDICT
-    return AGREES if checked.verdict == label else CONTRADICTS
-
-
-def rate(counts: Counter) -> float | None:
-    committed = counts[AGREES] + counts[CONTRADICTS]
-    return counts[AGREES] / committed if committed else None
+AGREES, CONTRADICTS, NO_VERDICT = "agrees", "contradicts", "no verdict"  # the summary's keys
 
 
 @dataclass
 class Audit:
-    by_label: dict[str, Counter] = field(default_factory=dict)
-    by_source: dict[str, Counter] = field(default_factory=dict)
+    by_source: dict[str, Agreement] = field(default_factory=dict)  # the counts (cft.critic.agreement), by source
     doubted: list[dict] = field(default_factory=list)
 
     def add(self, item: Item, samples: list[dict], checked: list[Checked]) -> None:
-        stances = [stance(c, item.label) for c in checked]
-        for s in stances:
-            self.by_label.setdefault(item.label, Counter())[s] += 1
-            self.by_source.setdefault(item.source_model or "(unknown)", Counter())[s] += 1
-        if stances and all(s == CONTRADICTS for s in stances):
+        counts = self.by_source.setdefault(item.source_model or "(unknown)", Agreement())
+        verdicts = [as_verdict(c.verdict) for c in checked]
+        for verdict in verdicts:
+            counts.add(item.label, verdict)
+        if verdicts and all(v in ("right", "wrong") and v != item.label for v in verdicts):
             self.doubted.append(doubted_row(item, samples, checked))
 
     @property
-    def total(self) -> Counter:
-        return sum(self.by_label.values(), Counter())
+    def total(self) -> Agreement:
+        return Agreement.total(self.by_source.values())
 
-    def table(self, groups: dict[str, Counter]) -> dict[str, dict]:
+    @property
+    def by_label(self) -> dict[str, Agreement]:
+        total = self.total
+        return {label: total.only(label) for label in sorted({lab for lab, _ in total.counts})}
+
+    @staticmethod
+    def table(groups: dict[str, Agreement]) -> dict[str, dict]:
         """Per group: its counts and agreement rate, as the summary's JSON records them."""
-        return {name: {"critiques": sum(c.values()), AGREES: c[AGREES], CONTRADICTS: c[CONTRADICTS],
-                       NO_VERDICT: c[NO_VERDICT], "agreement": None if rate(c) is None else round(rate(c), 4)}
-                for name, c in sorted(groups.items())}
+        return {name: {"critiques": a.n, AGREES: a.agrees, CONTRADICTS: a.contradicts, NO_VERDICT: a.no_verdict,
+                       "agreement": None if rate(a) is None else round(rate(a), 4)}
+                for name, a in sorted(groups.items())}
+
+
+def rate(a: Agreement) -> float | None:
+    """Step 6's agreement: agrees / (agrees + contradicts)."""
+    return as_float(a.agreement())
 
 
 def doubted_row(item: Item, samples: list[dict], checked: list[Checked]) -> dict:

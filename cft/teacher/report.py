@@ -12,7 +12,8 @@ from collections import Counter
 from pathlib import Path
 
 from cft.common.summary import Summary, pct
-from cft.teacher.audit import AGREES, CONTRADICTS, NO_VERDICT, percent, rate
+from cft.critic.agreement import Agreement
+from cft.teacher.audit import percent, rate
 from cft.teacher.inputs import Inputs
 from cft.teacher.run import RunReport
 from cft.teacher.sft_rows import Assembled
@@ -20,10 +21,9 @@ from cft.teacher.verdicts import DROPPED, EXACT, REWRITTEN
 from cft.teacher.work import WorkPlan
 
 
-def _agreement_line(counts: Counter) -> str:
-    committed = counts[AGREES] + counts[CONTRADICTS]
-    return (f"{percent(rate(counts))} ({counts[AGREES]} of {committed} with a verdict; "
-            f"{counts[NO_VERDICT]} without one)")
+def _agreement_line(a: Agreement) -> str:
+    return (f"{percent(rate(a))} ({a.agrees} of {a.agrees + a.contradicts} with a verdict; "
+            f"{a.no_verdict} without one)")
 
 
 def summary(*, inputs: Inputs, work: WorkPlan, report: RunReport, assembled: Assembled, teacher_model: str,
@@ -84,9 +84,9 @@ def summary(*, inputs: Inputs, work: WorkPlan, report: RunReport, assembled: Ass
 
     s.section("teacher run")
     if report.generate_s:
-        s.row("critiques per second", f"{report.critiques / report.generate_s:.2f} "
-              f"({report.critiques} in {report.generate_s:.0f} s, {report.output_tokens} output tokens)")
-    s.fact("critiques_generated", report.critiques).fact("output_tokens", report.output_tokens)
+        s.row("critiques per second", f"{report.samples / report.generate_s:.2f} "
+              f"({report.samples} in {report.generate_s:.0f} s, {report.output_tokens} output tokens)")
+    s.fact("critiques_generated", report.samples).fact("output_tokens", report.output_tokens)
     s.fact("generate_s", round(report.generate_s, 3))
     s.fact("teacher_model", teacher_model).fact("backend", backend).fact("sampling", work.run["sampling"])
     s.fact("mode", work.run["mode"]).fact("keep_per_row", keep_per_row).fact("keep_thinking", keep_thinking)
