@@ -90,10 +90,12 @@ def test_a_failed_array_task_stops_the_jobs_after_it(slurm_cluster, tiny_model, 
 
 def test_the_pipeline_on_slurm_runs_to_a_dataset_and_resubmits_only_what_is_missing(slurm_cluster, tiny_model,
                                                                                      tiny_server, tmp_path):
-    """Step 0, qwen25's array (2 chunk tasks, after step 0), merge, filter, critique, format, step 6 (the teacher
-    behind the test's server) and the dataset folder, each after the one before: the folder loads with datasets,
-    the closing summary joins the steps', the scripts and logs are in logs/slurm/. Chunk 1's file removed, the same
-    command submits an array of chunk 1 alone; step 6 resumes its work (step 5's rows are the same)."""
+    """Step 0, qwen25's array (3 chunk tasks, after step 0), merge, filter, critique, format, step 6 (the teacher
+    behind the test's server), the report card (the same server) and the dataset folder, each after the one before:
+    the folder loads with datasets, the closing summary joins the steps', the scripts and logs are in logs/slurm/.
+    The array's task for the chunk that step 0's removal left out does nothing. Chunk 1's file removed, the same
+    command submits an array of chunks 1-2 alone; step 6 resumes its work, or redoes it where step 5's rows
+    changed."""
     import datasets
 
     env = slurm_cluster.env
@@ -107,11 +109,12 @@ def test_the_pipeline_on_slurm_runs_to_a_dataset_and_resubmits_only_what_is_miss
     evals = tmp_path / "eval.jsonl"  # step 0 offline: an evaluation set of the test's own
     evals.write_bytes(b"".join(orjson.dumps({"problem": p, "answer": a}) + b"\n" for p, a in EVAL_PROBLEMS))
     flags = ["--decontaminate_args", f"--eval_sets none --against {evals}", "--teacher_server_url", tiny_server,
-             "--teacher_api_key_env", SERVER_KEY_ENV, "--teacher_args", "--num_critiques 2 --max_tokens 16"]
+             "--teacher_api_key_env", SERVER_KEY_ENV, "--teacher_args", "--num_critiques 2 --max_tokens 16",
+             "--eval_server_url", tiny_server, "--eval_api_key_env", SERVER_KEY_ENV, "--eval_args", "--max_tokens 16"]
     r = pipeline(data, tiny_model, env, *flags)
     ids = job_ids(r.stdout)
     assert list(ids) == ["decontaminate", "generate_qwen25", "merge", "filter", "critique", "format", "sft",
-                         "dataset"]
+                         "evaluate", "dataset"]
     assert f"(array: chunks 0-2) (after {ids['decontaminate']})" in r.stdout
     # the same command again while they run: refused, naming them (two runs would write the same files)
     again = subprocess.run([str(ROOT / "run_full_pipeline.sh"), "--slurm", "--data_dir", str(data), "--models",
@@ -123,7 +126,7 @@ def test_the_pipeline_on_slurm_runs_to_a_dataset_and_resubmits_only_what_is_miss
     assert status.returncode == 0 and f"done: the dataset folder {data / 'dataset'}" in status.stdout, status.stdout
 
     slurm = data / "logs" / "slurm"
-    for step in ("decontaminate", "merge", "filter", "critique", "format", "sft", "dataset"):
+    for step in ("decontaminate", "merge", "filter", "critique", "format", "sft", "evaluate", "dataset"):
         script = (slurm / f"{step}.sbatch").read_text()
         assert "#SBATCH --partition=debug" in script and "#SBATCH --mem=4G" in script
         (task,) = found[ids[step]]
@@ -144,6 +147,11 @@ def test_the_pipeline_on_slurm_runs_to_a_dataset_and_resubmits_only_what_is_miss
     closing = orjson.loads((data / "pipeline_summary.json").read_bytes())
     assert {"decontaminate", "merge", "filter", "critique", "format", "sft", "dataset"} <= set(closing["steps"])
     assert SERVER_KEY not in "".join(p.read_text(errors="replace") for p in slurm.iterdir())
+    # the report card on the validation rows, where step 5 held any out (a few kept problems may leave none)
+    if (data / "deepscaler_critique_formatted_val.json").exists():
+        assert "evaluate" in closing["steps"] and list((data / "critic_eval").iterdir())
+    else:
+        assert "no validation rows" in (slurm / f"evaluate_{ids['evaluate']}.log").read_text()
     # step 5's rows were new: step 6 ran with --overwrite, as a run here does
     assert "step 5's rows changed" in (slurm / f"sft_{ids['sft']}.log").read_text()
     sft_rows = (data / "deepscaler_critique_sft.jsonl").read_text()
