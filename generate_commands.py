@@ -70,6 +70,14 @@ def main():
     p.add_argument("--slurm_dir", default=str(paths.DEFAULT.slurm_dir), help="where sbatch scripts go")
     p.add_argument("--max_concurrent", type=int, default=8, help="Slurm: array tasks running at once")
     p.add_argument("--partition", default=None, help="Slurm partition")
+    p.add_argument("--account", default=None, help="Slurm account to charge")
+    p.add_argument("--qos", default=None, help="Slurm quality of service")
+    p.add_argument("--gpus_per_task", type=int, default=1,
+                   help="Slurm: GPUs per chunk task (--gres=gpu:N; a --serve task has the node's --num_gpus)")
+    p.add_argument("--num_chunks", type=int, default=None, metavar="N",
+                   help="Slurm: array tasks 0 to N-1 instead of the chunks --input_file makes, for an input not "
+                        "written yet (the pipeline's step 0 job writes it): the most chunks it can have; the tasks "
+                        "past its last chunk do nothing (generate_solutions.py --skip_past_end)")
     p.add_argument("--time", default="24:00:00", help="Slurm time limit per chunk")
     p.add_argument("--cpus_per_task", type=int, default=8, help="Slurm CPUs per task (grading workers)")
     p.add_argument("--mem", default="64G", help="Slurm memory per task")
@@ -97,7 +105,9 @@ def main():
         raise CftError(f"--num_gpus {args.num_gpus} cannot be split evenly over --servers {args.servers}")
     if args.scripts_dir and args.format != "shell":
         raise CftError("--scripts_dir writes the shell format's blocks; Slurm scripts go to --slurm_dir")
-    total = num_chunks(len(load_rows(args.input_file)), args.chunk_size)
+    if args.num_chunks is not None and args.format != "slurm":
+        raise CftError("--num_chunks sizes the Slurm arrays (--format slurm)")
+    total = args.num_chunks or num_chunks(len(load_rows(args.input_file)), args.chunk_size)
     model_paths = alias_map(args.model_path, "--model_path")
     model_args = alias_map(args.model_args, "--model_args")
     unknown = [alias for alias in model_args if alias not in {get_model(m).alias for m in args.models}]
@@ -115,7 +125,8 @@ def main():
                  "max_in_flight": max(args.chunk_size, REQUESTS_PER_GPU * args.num_gpus) if args.serve else None,
                  "log_dir": Path(args.log_dir).resolve()}  # engine logs: one per process there
         extra = [flag for item in register for flag in ("--register_model", item)] + \
-            shlex.split(args.extra) + shlex.split(model_args.get(spec.alias, ""))
+            shlex.split(args.extra) + shlex.split(model_args.get(spec.alias, "")) + \
+            (["--skip_past_end"] if args.num_chunks is not None else [])
         cmd = base_command(args.python, SCRIPTS, spec, flags, extra)
         log_dir = Path(args.log_dir).resolve()
         if args.serve:
@@ -138,7 +149,8 @@ def main():
             nodes = args.nodes if args.serve else None
             script.write_text(slurm_script(spec, cmd, total, SCRIPTS, log_dir / "slurm", args.max_concurrent,
                                            args.partition, args.time, args.cpus_per_task, args.mem, args.grace_s,
-                                           nodes, args.num_gpus if args.serve else 1))
+                                           nodes, args.num_gpus if args.serve else args.gpus_per_task,
+                                           args.account, args.qos))
             script.chmod(0o755)
             out.append(f"# {spec.name}: {nodes or total} array tasks -> sbatch {script}")
     if args.scripts_dir:  # each model's block, exactly the lines the grep recipe cuts out; all or none

@@ -56,6 +56,23 @@ def test_slurm_scripts(tmp_path):
     assert (tmp_path / "logs" / "slurm").is_dir()
 
 
+def test_slurm_scripts_for_an_input_not_written_yet(tmp_path):
+    """--num_chunks sizes the arrays for an input step 0 has yet to write (the tasks past its end do nothing:
+    --skip_past_end); --account, --qos and --gpus_per_task reach the #SBATCH lines."""
+    r = run_cmd([sys.executable, str(ROOT / "generate_commands.py"), "--input_file", str(tmp_path / "later.json"),
+                 "--format", "slurm", "--slurm_dir", str(tmp_path / "slurm"), "--log_dir", str(tmp_path / "logs"),
+                 "--models", "qwen25", "--num_chunks", "5", "--account", "math", "--qos", "high",
+                 "--gpus_per_task", "2"])
+    assert r.returncode == 0, r.stderr
+    text = (tmp_path / "slurm" / "generate_qwen25.sbatch").read_text()
+    for line in ("--array=0-4%8", "--account=math", "--qos=high", "--gres=gpu:2"):
+        assert f"#SBATCH {line}\n" in text
+    assert "--skip_past_end" in text and "--partition" not in text
+    r = run_cmd([sys.executable, str(ROOT / "generate_commands.py"), "--input_file", str(tmp_path / "later.json"),
+                 "--num_chunks", "5"])
+    assert r.returncode == 1 and r.stderr.strip() == "error: --num_chunks sizes the Slurm arrays (--format slurm)"
+
+
 def test_serve_commands_for_one_node(tmp_path):
     inp = make_input(tmp_path, 40_000)
     r = run_cmd([sys.executable, str(ROOT / "generate_commands.py"), "--input_file", str(inp), "--serve",

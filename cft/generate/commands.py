@@ -20,6 +20,7 @@ import shlex
 from pathlib import Path
 
 from cft.records.models import ModelSpec
+from cft.slurm.scripts import sbatch_lines
 
 
 def worker_chunks(total_chunks: int, num_gpus: int) -> list[list[int]]:
@@ -70,7 +71,8 @@ def shell_block(spec: ModelSpec, cmd: list[str], total_chunks: int, chunk_size: 
 
 def slurm_script(spec: ModelSpec, cmd: list[str], total_chunks: int, root: Path, log_dir: Path,
                  max_concurrent: int, partition: str | None, time_limit: str, cpus: int, mem: str,
-                 grace_s: int = 120, nodes: int | None = None, gpus: int = 1) -> str:
+                 grace_s: int = 120, nodes: int | None = None, gpus: int = 1, account: str | None = None,
+                 qos: str | None = None) -> str:
     """The job-array script. Preemption and time limits: ``--requeue`` puts a preempted task back in
     the queue, ``--signal=B:TERM@grace_s`` sends SIGTERM that long before the time limit, and the
     script ``exec``s ``cmd`` (generate_solutions.py, or serve_and_generate.sh, which passes SIGTERM to
@@ -84,23 +86,14 @@ def slurm_script(spec: ModelSpec, cmd: list[str], total_chunks: int, root: Path,
     runs chunks i, i + nodes, ... (``--worker_id``)."""
     tasks = total_chunks if nodes is None else nodes
     sbatch = [
-        f"#SBATCH --job-name=cft-{spec.alias}",
-        f"#SBATCH --array=0-{tasks - 1}%{max_concurrent}",
-        "#SBATCH --nodes=1",
-        "#SBATCH --ntasks=1",
-        f"#SBATCH --gres=gpu:{gpus}",
-        f"#SBATCH --cpus-per-task={cpus}",
-        f"#SBATCH --mem={mem}",
-        f"#SBATCH --time={time_limit}",
-        f"#SBATCH --output={log_dir}/{spec.alias}_{'chunk' if nodes is None else 'node'}_%a_%A.log",
-        "#SBATCH --open-mode=append",
+        *sbatch_lines(f"cft-{spec.alias}", f"{log_dir}/{spec.alias}_{'chunk' if nodes is None else 'node'}_%a_%A.log",
+                      cpus=cpus, mem=mem, time_limit=time_limit, gpus=gpus, array=f"0-{tasks - 1}%{max_concurrent}",
+                      partition=partition, account=account, qos=qos),
         "#SBATCH --requeue",
         f"#SBATCH --signal=B:TERM@{grace_s}",
     ]
     if nodes is not None:
         sbatch.append("#SBATCH --exclusive")
-    if partition:
-        sbatch.append(f"#SBATCH --partition={partition}")
     command = " ".join(shlex.quote(c) for c in [*cmd, "--term_grace_s", str(max(0, grace_s - 10))])
     if nodes is None:
         what = f"one array task per chunk ({total_chunks} chunks), one GPU each"

@@ -90,6 +90,9 @@ RUN_FLAGS: tuple[tuple[str, dict], ...] = (
     ("--chunk_size", {"type": int, "default": 1000, "help": "problems per chunk"}),
     ("--chunk_id", {"type": int, "nargs": "*", "default": None,
                     "help": "chunk ids to run, in order (default: every chunk)"}),
+    ("--skip_past_end", {"action": "store_true",
+                         "help": "chunk ids past the input's last chunk are skipped with a line, not refused (a Slurm "
+                                 "array sized before step 0 removed rows: run_full_pipeline.sh --slurm)"}),
     ("--num_workers", {"type": int, "default": 1,
                        "help": "with --worker_id: this process runs chunks worker_id, worker_id + num_workers, ..."}),
     ("--worker_id", {"type": int, "default": None, "help": "this worker's number, 0 to num_workers - 1"}),

@@ -48,6 +48,7 @@ class RunConfig(SamplingOptions):
     prompt_template: str | None = None
     overwrite: bool = False
     worker: tuple[int, int] | None = None  # (worker_id, num_workers): chunks id, id + n, ...
+    skip_past_end: bool = False  # chunk ids past the last chunk: skipped, not refused
     wait_locked: bool = False
     lock_stale_s: float = 300.0
     dry_run: bool = False  # no Hub lookup: the model's config and tokenizer only from a folder or the cache
@@ -79,6 +80,7 @@ class RunConfig(SamplingOptions):
                    chunk_size=args.chunk_size, chunk_ids=args.chunk_id, prompt_template=args.prompt_template,
                    overwrite=args.overwrite, wait_locked=args.wait_locked, lock_stale_s=args.lock_stale_s,
                    worker=(args.worker_id, args.num_workers) if args.worker_id is not None else None,
+                   skip_past_end=args.skip_past_end,
                    dry_run=args.dry_run, **option_values(args, SamplingOptions))
 
     def stops(self) -> list[str]:
@@ -170,6 +172,10 @@ def plan(config: RunConfig, log=say) -> Plan:
         if not 0 <= worker_id < workers:
             raise CftError(f"--worker_id {worker_id} must be in 0-{workers - 1} for --num_workers {workers}")
         ids = [cid for cid in ids if cid % workers == worker_id]
+    if config.skip_past_end and any(cid >= total for cid in ids):
+        log(f"chunk(s) {format_ranges(sorted(c for c in ids if c >= total))} past the last chunk of "
+            f"{config.input_file} ({len(rows)} problems make {total} chunks): nothing to do (--skip_past_end)")
+        ids = [cid for cid in ids if cid < total]
     ranges = {cid: chunk_range(cid, config.chunk_size, len(rows)) for cid in ids}  # raises with the chunk count
     problems_of = {cid: [to_problem(rows[i], i, config.input_file) for i in range(start, end)]
                    for cid, (start, end) in ranges.items()}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from cft.common import cli
 from cft.common.errors import CftError
@@ -42,7 +43,16 @@ def main() -> int:
     s.add_argument("output")
     s.add_argument("wall_s", type=float)
     s.add_argument("files", nargs="*")
+    st = sub.add_parser("slurm-status", help="the jobs of run_full_pipeline.sh --slurm: each step's state, the failed "
+                                             "tasks and their logs (exit 0: all completed, 1: one failed, 2: running)")
+    st.add_argument("data_dir", type=Path)
+    st.add_argument("--wait", action="store_true", help="wait until every job has ended, printing each change")
+    st.add_argument("--poll_s", type=float, default=10.0, help="with --wait: seconds between looks")
     args = ap.parse_args()
+    if args.command == "slurm-status":
+        from cft.pipeline.slurm import status
+
+        return status(args.data_dir, args.wait, args.poll_s)
     if args.command == "model":
         from cft.records.models import get_model, register_from_args
 

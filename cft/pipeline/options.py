@@ -62,6 +62,15 @@ class Options:
     python: str = sys.executable
     yes: bool = False
     demo: bool = False
+    slurm: bool = False
+    partition: str | None = None
+    account: str | None = None
+    qos: str | None = None
+    time: str = "24:00:00"
+    gpus_per_task: int = 1
+    cpus_per_task: int = 8
+    mem: str = "64G"
+    max_concurrent: int = 8
     generate_args: list[str] = field(default_factory=list)  # after --: every generation's flags
 
     @property
@@ -145,6 +154,22 @@ def parser(prog: str = "run_full_pipeline.sh") -> argparse.ArgumentParser:
     a("--demo", action="store_true",
       help="the embedded default: shipped sample + SmolLM2-135M for both models (CPU); step 0 offline, against an "
            "evaluation set of its own (a few of its problems respelled: cft.fixtures.demo_eval)")
+    s = p.add_argument_group("Slurm (--slurm: every step a job, chained with --dependency=afterok)")
+    s.add_argument("--slurm", action="store_true",
+                   help="submit the pipeline to Slurm instead of running it here: step 0, one job array per model "
+                        "(its missing chunks), steps 2-5, step 6 with a teacher, the dataset folder; prints the job "
+                        "ids, and `python -m cft.pipeline slurm-status <data_dir>` follows them")
+    s.add_argument("--partition", metavar="P", help="Slurm partition of every job")
+    s.add_argument("--account", metavar="A", help="Slurm account to charge")
+    s.add_argument("--qos", metavar="Q", help="Slurm quality of service")
+    s.add_argument("--time", default="24:00:00", metavar="T", help="time limit of every job (default: 24:00:00)")
+    s.add_argument("--gpus_per_task", type=int, default=1, metavar="N",
+                   help="GPUs of each generation task (one chunk) and of step 6's job with a local teacher "
+                        "(default: 1)")
+    s.add_argument("--cpus_per_task", type=int, default=8, metavar="N", help="CPUs of every job (default: 8)")
+    s.add_argument("--mem", default="64G", metavar="M", help="memory of every job (default: 64G)")
+    s.add_argument("--max_concurrent", type=int, default=8, metavar="N",
+                   help="array tasks of one model running at once (default: 8)")
     return p
 
 

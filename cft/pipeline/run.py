@@ -52,6 +52,10 @@ def run_pipeline(o: Options, argv: list[str]) -> int:
         o.decontaminate_args[:0] = ["--eval_sets", "none", "--against", str(root.demo_eval_file)]
     run = Run(o, resolve_models(o), input_file)
     forget_other_summaries(root, run.step_names(), run.models)
+    if o.slurm:  # every step a job, submitted now, run by Slurm
+        from cft.pipeline.slurm import submit_pipeline
+
+        return submit_pipeline(run, input_file)
     done: list[Path] = []  # this run's step summaries, in order
 
     # step 0: derived, re-derived on every run (byte for byte the same for the same input and flags)

@@ -87,9 +87,10 @@ class Run:
                 "--output_file", str(self.root.clean_file), "--overwrite", *self.o.decontaminate_args]
 
     # --- step 1 -----------------------------------------------------------------------------------------
-    def commands(self, fmt: str = "shell") -> list[str]:
+    def commands(self, fmt: str = "shell", slurm: list[str] = ()) -> list[str]:
         """``generate_commands.py`` with every flag of this run's generation: the per-GPU scripts written to the
-        data root (shell), or the Slurm scripts (``fmt="slurm"``: the command the pipeline prints)."""
+        data root (shell), or the Slurm scripts (``fmt="slurm"``: the command the pipeline prints; ``slurm``:
+        more of its flags, which replace ``--slurm_dir``)."""
         cmd = [*self.script("generate_commands.py"), "--input_file", str(self.gen_input),
                "--chunk_size", str(self.o.chunk_size), "--num_samples", str(self.o.num_samples),
                "--num_gpus", str(self.o.gpus), "--models", *[m.alias for m in self.models],
@@ -99,7 +100,7 @@ class Run:
                *[f"--model_args={m.alias}={shlex.join(m.args)}" for m in self.models if m.args]]
         if fmt == "shell":
             return [*cmd, "--scripts_dir", str(self.root.root)]
-        return [*cmd, "--format", fmt, "--slurm_dir", str(self.root.slurm_dir)]
+        return [*cmd, "--format", fmt, *(slurm or ["--slurm_dir", str(self.root.slurm_dir)])]
 
     def generate(self, m: Model) -> list[str]:
         """``generate_solutions.py`` for one model, as the per-GPU scripts run it but for the chunk ids."""
