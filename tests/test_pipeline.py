@@ -18,8 +18,9 @@ from helpers import EVAL_PROBLEMS
 from cft.common.jsonio import open_results_file, sha256_file, write_results_file
 from cft.critic.critique_rows import critique_prompt
 from cft.curate.filter import decide
+from cft.grading import grade_problem
 from cft.records.prompts import get_template
-from cft.records.solutions import chunk_metadata, result_row
+from cft.records.solutions import chunk_metadata, result_row, solution_record
 
 PROBLEMS = [{"problem": f"What is {a} + {b}?", "answer": str(a + b), "source": "test"}
             for a, b in [(0, 1), (1, 1), (2, 1), (1, 3), (0, 0), (2, 2)]]
@@ -279,24 +280,32 @@ def test_printed_commands_carry_every_flag(tmp_path):
     assert "4 chunks missing: run them [h]ere one after another, or [p]rint" in terminal  # asked there
 
 
-def write_chunks(data, alias, model, model_path, sampling, chunk_size=3, grader_version="2"):
+def write_chunks(data, alias, model, model_path, sampling, chunk_size=3, grader_version="2", problems=PROBLEMS,
+                 solutions=None):
     """The chunk files a generation run with these settings writes, made here: solutions whose verdicts are known
-    (one right, one wrong per problem), so that every problem is kept and nothing needs a model."""
+    (one right, one wrong per problem; or ``solutions(i)``'s, graded here), so that every problem is kept and
+    nothing needs a model."""
     inp = data / "deepscaler_train.json"
     folder = data / f"solutions_{alias}"
     folder.mkdir(parents=True, exist_ok=True)
-    for cid in range((len(PROBLEMS) + chunk_size - 1) // chunk_size):
-        start, end = cid * chunk_size, min((cid + 1) * chunk_size, len(PROBLEMS))
+    n = sampling["n"]
+    for cid in range((len(problems) + chunk_size - 1) // chunk_size):
+        start, end = cid * chunk_size, min((cid + 1) * chunk_size, len(problems))
         rows = []
         for k, i in enumerate(range(start, end)):
-            answer = PROBLEMS[i]["answer"]
-            sols = [{"text": f"{alias} says \\boxed{{{value}}}", "extracted_answer": value,
-                     "correct": value == answer, "grade": "correct" if value == answer else "incorrect",
-                     "finish_reason": "stop", "num_tokens": 7} for value in (answer, f"{answer}9")]
-            rows.append(result_row(i, k, PROBLEMS[i]["problem"], answer, sols))
+            answer = problems[i]["answer"]
+            if solutions is None:
+                sols = [{"text": f"{alias} says \\boxed{{{value}}}", "extracted_answer": value,
+                         "correct": value == answer, "grade": "correct" if value == answer else "incorrect",
+                         "finish_reason": "stop", "num_tokens": 7} for value in (answer, f"{answer}9")]
+            else:
+                texts = solutions(i)
+                sols = [solution_record(t, g, "stop", len(t.split()))
+                        for t, g in zip(texts, grade_problem(texts, answer))]
+            rows.append(result_row(i, k, problems[i]["problem"], answer, sols))
         meta = chunk_metadata(model=model, model_path=model_path, chunk_id=cid, chunk_size=chunk_size, start=start,
-                              end=end, num_samples=2, sampling=sampling, prompt_template="fewshot-boxed",
-                              input_file=inp, input_sha256=sha256_file(inp), input_rows=len(PROBLEMS),
+                              end=end, num_samples=n, sampling=sampling, prompt_template="fewshot-boxed",
+                              input_file=inp, input_sha256=sha256_file(inp), input_rows=len(problems),
                               grader_version=grader_version)
         write_results_file(folder / f"{model}_chunk_{cid:03d}.json", meta, rows)
 
@@ -380,3 +389,59 @@ def work_metadata(path):
     metadata, rows = open_results_file(path)
     list(rows)
     return metadata
+
+
+def test_step_labels_in_the_pipeline(tiny_model, tmp_path, monkeypatch):
+    """--step_labels with chunk files there (nothing generated): label_steps.py runs after step 3 on the scripted
+    step server (teacher and completer, cft.fixtures.step_world; the completer's prompts rendered with the
+    generators' weights, the tiny model's tokenizer), steps 4 and 5 read its labels: no lucky solution is a critique
+    row, the process rows are the dataset's process config, and the closing summary gives the lucky share. A rerun
+    labels from the work chunks, asking the server nothing."""
+    from cft.fixtures.step_world import StepServer, answer, plant, question
+
+    monkeypatch.setenv(SERVER_KEY_ENV, SERVER_KEY)
+    data = tmp_path / "data"
+    data.mkdir()
+    problems = [{"problem": question(i), "answer": str(answer(i))} for i in range(6)]
+    (data / "deepscaler_train.json").write_bytes(orjson.dumps(problems))
+    sampling = {"n": 4, "temperature": 0.7, "top_p": 0.95, "max_tokens": 64, "seed": 0,
+                "stop": list(get_template("fewshot-boxed").stop)}
+    truth = {}
+    for m, (alias, model) in enumerate((("qwen25", "qwen-2.5-math-7b"), ("qwen3", "qwen3-4b-base"))):
+        planted = {i: [plant(i, 4 * m + j) for j in range(4)] for i in range(6)}
+        truth.update({(i, model, j): p for i, ps in planted.items() for j, p in enumerate(ps)})
+        write_chunks(data, alias, model, str(tiny_model), sampling, problems=problems,
+                     solutions=lambda i, planted=planted: [p.text for p in planted[i]])
+    with StepServer(noise=0.0, api_key=SERVER_KEY) as server:
+        cmd = [str(ROOT / "run_full_pipeline.sh"), "--yes", "--data_dir", str(data), "--chunk_size", "3",
+               *offline_step_0(tmp_path), "--num_samples", "4", "--model_path", f"qwen25={tiny_model}",
+               "--model_path", f"qwen3={tiny_model}", "--step_labels",
+               "--teacher_server_url", server.url, "--teacher_api_key_env", SERVER_KEY_ENV,
+               "--teacher_args", "--num_critiques 2", "--completer_server_url", server.url,
+               "--completer_api_key_env", SERVER_KEY_ENV, "--step_labels_args", "--rollouts 2 --num_verdicts 2",
+               "--", "--prompt_template", "fewshot-boxed", "--max_tokens", "64"]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False, stdin=subprocess.DEVNULL)
+        assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
+        posts = dict(server.posts)
+        r2 = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False, stdin=subprocess.DEVNULL)
+        assert r2.returncode == 0, r2.stdout[-4000:] + r2.stderr[-4000:]
+        assert server.posts["completions"] == posts["completions"]  # the rerun labelled from its chunks
+    assert "=== generate_" not in r.stdout and "=== step_labels ===" in r.stdout
+    assert r.stdout.index("=== filter ===") < r.stdout.index("=== step_labels ===") < r.stdout.index("=== critique")
+    labels = orjson.loads((data / "deepscaler_step_labels.json").read_bytes())
+    lucky = {(x["index"], x["source_model"], x["solution_index"]) for x in labels if x["lucky"]}
+    assert lucky and all(truth[key].lucky for key in lucky)
+    assert all(x["label"] == truth[(x["index"], x["source_model"], x["solution_index"])].first_error for x in labels)
+    critique = orjson.loads((data / "deepscaler_critique.json").read_bytes())
+    assert critique and not {(c["index"], c["source_model"], c["solution_index"]) for c in critique} & lucky
+    summary = orjson.loads((data / "pipeline_summary.json").read_bytes())
+    steps = summary["steps"]
+    assert list(steps)[:6] == ["decontaminate", "generate_qwen25", "generate_qwen3", "merge", "filter", "step_labels"]
+    assert steps["critique"]["held_back_lucky"] and steps["format"]["process_rows"] > 0
+    assert re.search(rf"lucky right answers +: {len(lucky)} \(", r.stdout.split("=== summary ===")[1])
+    import datasets
+
+    ds = datasets.load_dataset(str(data / "dataset"), "process", cache_dir=str(tmp_path / "hf_cache"))
+    assert ds["train"].num_rows == steps["format"]["process_rows"]
+    assert "### Step labels: which step went wrong" in (data / "dataset" / "README.md").read_text()
+    assert SERVER_KEY not in r.stdout + r.stderr

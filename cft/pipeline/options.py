@@ -53,6 +53,11 @@ class Options:
     teacher_server_url: str | None = None
     teacher_api_key_env: str | None = None
     teacher_args: list[str] = field(default_factory=list)
+    step_labels: bool = False
+    completer_model: str | None = None
+    completer_server_url: str | None = None
+    completer_api_key_env: str | None = None
+    step_labels_args: list[str] = field(default_factory=list)
     eval_model: str | None = None
     eval_server_url: str | None = None
     eval_api_key_env: str | None = None
@@ -136,6 +141,18 @@ def parser(prog: str = "run_full_pipeline.sh") -> argparse.ArgumentParser:
     a("--teacher_api_key_env", metavar="NAME", help="environment variable holding that server's API key")
     a("--teacher_args", type=_split, default=[], metavar='"..."',
       help='more create_critique_data.py flags, e.g. "--num_critiques 8 --tensor_parallel_size 8"')
+    a("--step_labels", action="store_true",
+      help="label each solution's steps after step 3 (label_steps.py): the teacher of --teacher_model or "
+           "--teacher_server_url (none: the completions alone) and the completer find the earliest wrong step; "
+           "steps 4 and 5 keep lucky right answers out and write the process rows (--demo: on a sample)")
+    a("--completer_model", metavar="PATH", help="with --step_labels, one model to continue every solution in a local "
+                                                "vLLM engine (default: each solution's generator, its --model_path); "
+                                                "with --completer_server_url, the name the server serves")
+    a("--completer_server_url", metavar="URL", help="with --step_labels, the completer behind this OpenAI-compatible "
+                                                    "server")
+    a("--completer_api_key_env", metavar="NAME", help="environment variable holding that server's API key")
+    a("--step_labels_args", type=_split, default=[], metavar='"..."',
+      help='more label_steps.py flags, e.g. "--rollouts 16 --num_verdicts 8 --completer_tensor_parallel_size 4"')
     a("--eval_model", metavar="PATH", help="at the end, judge the validation rows with this critic "
                                            "(evaluate_critic.py) in a local vLLM engine; with --eval_server_url, the "
                                            "name the server serves (--demo: the demo model); the card cites its report")
@@ -230,6 +247,12 @@ def apply_demo(o: Options, demo_model: Path) -> None:
         o.eval_model = o.eval_model or model
         o.eval_args[:0] = ["--max_cases", "12", "--max_tokens", "96", "--max_model_len", "2048", "--dtype",
                            "float32", "--enforce_eager"]
+    # the step labels on a sample of 6 problems, by the completions alone: SmolLM2-135M writes no step verdict
+    # (measured: none of 48 parsed); its one-paragraph few-shot solutions cut into sentences; short continuations
+    o.step_labels = True
+    o.step_labels_args[:0] = ["--max_problems", "6", "--no_teacher", "--splitter", "sentences", "--min_step_chars", "4",
+                              "--rollouts", "4", "--completer_max_tokens", "40", "--completer_max_model_len", "1024",
+                              "--completer_dtype", "float32", "--completer_enforce_eager"]
     if not o.teacher_server_url:
         o.teacher_model = o.teacher_model or model
         o.teacher_args[:0] = ["--max_rows", "12", "--chunk_size", "8", "--format_examples", "--max_tokens", "96",

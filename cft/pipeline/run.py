@@ -1,6 +1,7 @@
 """One pipeline run, in order: the demo model (``--demo``), the models resolved once, step 0, the launch
 commands and per-GPU scripts, the solutions (generated here, or the commands printed and the run stopped,
-or resumed from the chunk files there), steps 2-5, step 6 with a teacher, the dataset folder, the summary.
+or resumed from the chunk files there), steps 2-3, the step labels (``--step_labels``), steps 4-5, step 6 with
+a teacher, the dataset folder, the summary.
 """
 
 from __future__ import annotations
@@ -90,8 +91,17 @@ def run_pipeline(o: Options, argv: list[str]) -> int:
     done += [root.summary_file(f"generate_{m.alias}") for m in run.models]
 
     # steps 2-5: derived, re-derived on every run
-    for step, cmd in (("merge", run.merge()), ("filter", run.filter()), ("critique", run.critique())):
-        done.append(run_step(root, step, cmd))
+    done.append(run_step(root, "merge", run.merge()))
+    filtered_before = fingerprint([root.filtered_file])
+    done.append(run_step(root, "filter", run.filter()))
+    # the step labels: their work chunks resume; where step 3's problems changed, those of the old ones are redone
+    if o.step_labels:
+        redo = fingerprint([root.filtered_file]) != filtered_before and any(filtered_before)
+        if redo and not o.overwrite:
+            print("step 3's problems changed since the last run: the step labels replace the work of the old ones "
+                  "(--overwrite)")
+        done.append(run_step(root, "step_labels", run.step_labels(overwrite=o.overwrite or redo)))
+    done.append(run_step(root, "critique", run.critique()))
     before = fingerprint(run.step5_files())
     done.append(run_step(root, "format", run.format()))
     changed = fingerprint(run.step5_files()) != before

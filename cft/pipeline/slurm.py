@@ -3,9 +3,9 @@ and ``python -m cft.pipeline slurm-status <data_dir>``, which follows them.
 
 Every job runs the command line the pipeline runs here (``cft.pipeline.steps``): step 0; one job array per
 model (``generate_commands.py --format slurm``'s script), with a task for each chunk missing; merge, filter,
-critique, format; step 6 with a teacher; the critic's report card with an evaluated model; the dataset
-folder, whose job then writes the closing summary. The scripts, their logs and the record of the
-submission (``jobs.json``) are in ``<data_dir>/logs/slurm/``.
+the step labels (``--step_labels``), critique, format; step 6 with a teacher; the critic's report card with an
+evaluated model; the dataset folder, whose job then writes the closing summary. The scripts, their logs and
+the record of the submission (``jobs.json``) are in ``<data_dir>/logs/slurm/``.
 
 A job that fails (an array task: exit non-zero, cancelled, timed out) cancels every job after it (``sbatch
 --kill-on-invalid-dep=yes``); the status names the failed task and its log. Resubmitting skips what is done:
@@ -113,9 +113,24 @@ def submit_pipeline(run: Run, input_file: Path) -> int:
             print(f"  generate_{m.alias:<11} every chunk is there: no array")
 
     # steps 2-6 and the dataset folder, each after the one before
-    after = step0 + arrays
-    for step, cmd in (("merge", run.merge()), ("filter", run.filter()), ("critique", run.critique())):
-        after = [add(step, step_script(run, step, cmd), after)]
+    after = [add("merge", step_script(run, "merge", run.merge()), step0 + arrays)]
+    if o.step_labels:  # as a run here does, the step labels get --overwrite when step 3's problems changed
+        filtered = folder / "filter_changed"
+        fmark = shlex.quote(str(filtered))
+        fsums = f"sha256sum {shlex.quote(str(root.filtered_file))} 2>/dev/null || true"
+        fsaid = shlex.quote("step 3's problems changed: the step labels replace the work of the old ones (--overwrite)")
+        after = [add("filter", step_script(run, "filter", run.filter(), before=[f"rm -f {fmark}", f"before=$({fsums})"],
+                                           then=[f'[ -z "$before" ] || [ "$before" = "$({fsums})" ] || '
+                                                 f"echo {fsaid} > {fmark}"]), after)]
+        local = (run.teacher and o.teacher_model and not o.teacher_server_url) or not o.completer_server_url
+        relabel = [] if o.overwrite else [
+            f"overwrite=(); if [ -e {fmark} ]; then overwrite=(--overwrite); cat {fmark}; fi"]
+        after = [add("step_labels", step_script(run, "step_labels", run.step_labels(overwrite=o.overwrite),
+                                                o.gpus_per_task if local else 0, before=relabel,
+                                                more='${overwrite[@]+"${overwrite[@]}"}' if relabel else ""), after)]
+    else:
+        after = [add("filter", step_script(run, "filter", run.filter()), after)]
+    after = [add("critique", step_script(run, "critique", run.critique()), after)]
     # step 5; as a run here does, step 6 gets --overwrite when step 5's rows changed (its old rows' work replaced)
     changed = folder / "step5_changed"
     mark = shlex.quote(str(changed))

@@ -127,18 +127,43 @@ class Run:
                 "--original_file", str(self.gen_input), "--output_file", str(self.root.filtered_file),
                 "--analyze", "--overwrite"]
 
+    def step_labels(self, overwrite: bool) -> list[str]:
+        """``label_steps.py`` on step 3's file: the teacher of step 6 (none: ``--no_teacher``), each solution's
+        generator as its completer (its ``--model_path``, the generation's ``--prompt_template``) unless a
+        completer is named; its work chunks resume."""
+        o = self.o
+        teacher = [] if "--no_teacher" in o.step_labels_args else [
+            *(["--teacher_model", o.teacher_model] if o.teacher_model else []),
+            *(["--teacher_server_url", o.teacher_server_url] if o.teacher_server_url else []),
+            *(["--teacher_api_key_env", o.teacher_api_key_env] if o.teacher_api_key_env else []),
+            "--teacher_engine_log", str(self.root.engine_log("step_labels_teacher"))] if self.teacher else \
+            ["--no_teacher"]
+        template = flag_value(self.generate_args, "--prompt_template")
+        return [*self.script("label_steps.py"), "--filtered_file", str(self.root.filtered_file),
+                "--labels_file", str(self.root.step_labels_file), *self.register, *teacher,
+                *[f for m in self.models if m.path for f in ("--model_path", f"{m.alias}={m.path}")],
+                *(["--completer_template", template] if template else []),
+                *(["--completer_model", o.completer_model] if o.completer_model else []),
+                *(["--completer_server_url", o.completer_server_url] if o.completer_server_url else []),
+                *(["--completer_api_key_env", o.completer_api_key_env] if o.completer_api_key_env else []),
+                "--completer_engine_log", str(self.root.engine_log("step_labels")),
+                *(["--verbose"] if o.verbose else []), *(["--overwrite"] if overwrite else []), *o.step_labels_args]
+
     def critique(self) -> list[str]:
         o = self.o
         return [*self.script("generate_critique_data.py"), "--filtered_file", str(self.root.filtered_file),
                 "--output_file", str(self.root.critique_file),
                 "--max_samples_per_question", str(o.max_samples_per_question), "--analyze", "--overwrite",
                 *self.register, *(["--tokenizer", o.tokenizer] if o.tokenizer else []),
-                *(["--max_prompt_tokens", str(o.max_prompt_tokens)] if o.max_prompt_tokens else [])]
+                *(["--max_prompt_tokens", str(o.max_prompt_tokens)] if o.max_prompt_tokens else []),
+                *(["--step_labels", str(self.root.step_labels_file)] if o.step_labels else [])]
 
     def format(self) -> list[str]:
         return [*self.script("format_critique_data.py"), "--critique_file", str(self.root.critique_file),
                 "--output_file", str(self.root.formatted_file), "--overwrite",
-                *(["--val_size", self.o.val_size] if self.o.val_size else [])]
+                *(["--val_size", self.o.val_size] if self.o.val_size else []),
+                *(["--step_labels", str(self.root.step_labels_file), "--process_file", str(self.root.process_file)]
+                  if self.o.step_labels else [])]
 
     def step5_files(self) -> list[Path]:
         """What step 6 reads of step 5's outputs: the training rows and their held-out twin."""
@@ -176,10 +201,24 @@ class Run:
     def dataset(self) -> list[str]:
         return [*self.script("build_dataset.py"), "--rl_file", str(self.root.formatted_file.with_suffix(".parquet")),
                 *(["--sft_file", str(self.root.sft_file.with_suffix(".parquet"))] if self.teacher else []),
+                *(["--process_file", str(self.root.process_file.with_suffix(".parquet"))] if self.o.step_labels
+                  else []),
                 "--summaries", str(self.root.log_dir), "--output_dir", str(self.root.dataset_dir), "--overwrite",
                 *(["--license", self.o.license] if self.o.license else [])]
 
     def step_names(self) -> list[str]:
         """The steps whose summaries this run writes, in order."""
-        return ["decontaminate", *[f"generate_{m.alias}" for m in self.models], "merge", "filter", "critique",
-                "format", *(["sft"] if self.teacher else []), *(["evaluate"] if self.evaluates else []), "dataset"]
+        return ["decontaminate", *[f"generate_{m.alias}" for m in self.models], "merge", "filter",
+                *(["step_labels"] if self.o.step_labels else []), "critique", "format",
+                *(["sft"] if self.teacher else []), *(["evaluate"] if self.evaluates else []), "dataset"]
+
+
+def flag_value(args: list[str], flag: str) -> str | None:
+    """The last value of ``flag`` in a command line's ``args`` (``--flag V`` or ``--flag=V``), None if absent."""
+    value = None
+    for i, arg in enumerate(args):
+        if arg == flag and i + 1 < len(args):
+            value = args[i + 1]
+        elif arg.startswith(flag + "="):
+            value = arg.split("=", 1)[1]
+    return value
